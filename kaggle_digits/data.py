@@ -1,0 +1,243 @@
+"""Kaggle's digit CSVs: strict parsing, a fast .npz cache, the bundled sample and a stratified dev split."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .errors import KaggleDigitsError
+from .files import atomic_path
+
+IMAGE_SIDE = 28
+N_PIXELS = IMAGE_SIDE * IMAGE_SIDE
+N_CLASSES = 10
+PIXEL_COLUMNS = tuple(f"pixel{i}" for i in range(N_PIXELS))
+TRAIN_HEADER = ("label", *PIXEL_COLUMNS)
+TEST_HEADER = PIXEL_COLUMNS
+CACHE_VERSION = 1
+SAMPLE_ZIP = "digit-recognizer-sample.zip"
+HOW_TO_GET_DATA = "run `make download` (or `kaggle-digits download`), or pass --sample to use the bundled sample"
+
+
+@dataclass(frozen=True)
+class Digits:
+    """Images as stored (uint8, one flattened 28x28 row each), labels when the file has them."""
+
+    images: np.ndarray  # (N, 784) uint8
+    labels: np.ndarray | None  # (N,) int64
+    path: Path
+    fingerprint: str
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def features(self, index: np.ndarray | None = None) -> np.ndarray:
+        """Pixels scaled to float32 [0, 1], optionally for a subset of rows."""
+        images = self.images if index is None else self.images[index]
+        return images.astype(np.float32) * np.float32(1 / 255)  # (N, 784)
+
+
+def load_train(data_dir: str | os.PathLike[str]) -> Digits:
+    """Load `train.csv` (label + 784 pixels) from `data_dir`."""
+    return load_digits(Path(data_dir) / "train.csv", labelled=True)
+
+
+def load_test(data_dir: str | os.PathLike[str]) -> Digits:
+    """Load `test.csv` (784 pixels, no label) from `data_dir`."""
+    return load_digits(Path(data_dir) / "test.csv", labelled=False)
+
+
+def load_digits(path: Path, labelled: bool) -> Digits:
+    """Load a digits CSV, from its .npz cache when the CSV's size and mtime still match."""
+    if not path.is_file():
+        raise KaggleDigitsError(f"{path}: file not found — {HOW_TO_GET_DATA}")
+    stat = path.stat()
+    cache = path.with_name(path.name + ".cache.npz")
+    cached = _read_cache(cache, stat, labelled)
+    if cached is not None:
+        images, labels, fingerprint = cached
+        return Digits(images, labels, path, fingerprint)
+    images, labels = parse_digits_csv(path, labelled)
+    fingerprint = _fingerprint(images, labels)
+    _write_cache(cache, stat, images, labels, fingerprint)
+    return Digits(images, labels, path, fingerprint)
+
+
+def parse_digits_csv(path: Path, labelled: bool) -> tuple[np.ndarray, np.ndarray | None]:
+    """Parse and validate a Kaggle digits CSV; every problem is one line naming file, line and column."""
+    expected = TRAIN_HEADER if labelled else TEST_HEADER
+    _check_header(path, expected)
+    try:
+        frame = pd.read_csv(path, dtype=np.float32, engine="c", skip_blank_lines=False)
+    except pd.errors.ParserError as exc:
+        match = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
+        detail = f"line {match[2]} has {match[3]} columns, expected {match[1]}" if match else str(exc)
+        raise KaggleDigitsError(f"{path}: {detail}") from None
+    except ValueError:
+        raise KaggleDigitsError(f"{path}: {_first_non_numeric(path)}") from None
+    values = frame.to_numpy()  # (N, 785) or (N, 784) float32
+    if len(values) == 0:
+        raise KaggleDigitsError(f"{path}: no data rows after the header")
+    _check_values(path, values, expected)
+    pixels = values[:, 1:] if labelled else values
+    labels = values[:, 0].astype(np.int64) if labelled else None
+    return np.ascontiguousarray(pixels, dtype=np.uint8), labels
+
+
+def _check_header(path: Path, expected: tuple[str, ...]) -> None:
+    with path.open("r", encoding="utf-8", errors="replace") as handle:
+        first = handle.readline()
+    if not first.strip():
+        raise KaggleDigitsError(f"{path}: empty file (expected a header line {expected[0]},{expected[1]},…)")
+    header = [name.strip().strip('"') for name in first.strip().split(",")]
+    if len(header) != len(expected):
+        raise KaggleDigitsError(
+            f"{path}: header has {len(header)} columns, expected {len(expected)} "
+            f"({expected[0]},{expected[1]},…,{expected[-1]})"
+        )
+    for position, (got, want) in enumerate(zip(header, expected, strict=True), start=1):
+        if got != want:
+            raise KaggleDigitsError(f"{path}: header column {position} is {got!r}, expected {want!r}")
+
+
+def _first_non_numeric(path: Path) -> str:
+    """Locate the first cell that is not a number (the slow path, taken only when parsing failed)."""
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False, skip_blank_lines=False)
+    for column in frame.columns:
+        cells = frame[column]
+        bad = pd.to_numeric(cells, errors="coerce").isna() & (cells.str.strip() != "")
+        if bad.any():
+            row = int(np.argmax(bad.to_numpy()))
+            return f"line {row + 2}, column {column}: {cells.iloc[row]!r} is not a number"
+    return "cannot parse the file as numbers"
+
+
+def _check_values(path: Path, values: np.ndarray, expected: tuple[str, ...]) -> None:
+    missing = np.isnan(values)  # (N, C)
+    if missing.any():
+        row, col = np.argwhere(missing)[0]
+        what = "blank line" if missing[row].all() else f"column {expected[col]}: missing value"
+        raise KaggleDigitsError(f"{path}: line {row + 2}, {what}")
+    labelled = expected[0] == "label"
+    pixels = values[:, 1:] if labelled else values
+    offset = 1 if labelled else 0
+    bad = (pixels < 0) | (pixels > 255) | (pixels != np.round(pixels))  # (N, 784)
+    if bad.any():
+        row, col = np.argwhere(bad)[0]
+        raise KaggleDigitsError(
+            f"{path}: line {row + 2}, column {expected[col + offset]}: pixel value {pixels[row, col]:g} "
+            "is not an integer in 0–255"
+        )
+    if labelled:
+        labels = values[:, 0]  # (N,)
+        bad_label = (labels < 0) | (labels > 9) | (labels != np.round(labels))
+        if bad_label.any():
+            row = int(np.argmax(bad_label))
+            raise KaggleDigitsError(
+                f"{path}: line {row + 2}, column label: label {labels[row]:g} is not a digit 0–9"
+            )
+
+
+def _fingerprint(images: np.ndarray, labels: np.ndarray | None) -> str:
+    digest = hashlib.sha256(images.tobytes())
+    if labels is not None:
+        digest.update(labels.tobytes())
+    return digest.hexdigest()[:16]
+
+
+def _read_cache(cache: Path, stat: os.stat_result, labelled: bool):
+    try:
+        with np.load(cache, allow_pickle=False) as stored:
+            meta = stored["meta"]  # (3,) int64: version, size, mtime_ns
+            if tuple(meta) != (CACHE_VERSION, stat.st_size, stat.st_mtime_ns):
+                return None
+            if labelled != ("labels" in stored.files):
+                return None
+            labels = stored["labels"] if labelled else None
+            return stored["images"], labels, str(stored["fingerprint"])
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile):
+        return None
+
+
+def _write_cache(cache: Path, stat: os.stat_result, images, labels, fingerprint: str) -> None:
+    """Best effort: a read-only data folder just means no cache."""
+    arrays = {
+        "meta": np.array([CACHE_VERSION, stat.st_size, stat.st_mtime_ns], dtype=np.int64),
+        "images": images,
+        "fingerprint": np.array(fingerprint),
+    }
+    if labels is not None:
+        arrays["labels"] = labels
+    try:
+        with atomic_path(cache) as tmp, tmp.open("wb") as handle:
+            np.savez(handle, **arrays)
+    except (KaggleDigitsError, OSError):
+        pass
+
+
+def sample_dir() -> Path:
+    """The bundled sample (5,000 labelled + 1,000 test rows from Kaggle's train.csv), extracted once."""
+    archive = resources.files("kaggle_digits") / "sample" / SAMPLE_ZIP
+    payload = archive.read_bytes()
+    tag = hashlib.sha256(payload).hexdigest()[:12]
+    cache_root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    target = cache_root / "kaggle-digits" / f"sample-{tag}"
+    if not (target / "train.csv").is_file() or not (target / "test.csv").is_file():
+        extract_zip_atomically(archive, target)
+    return target
+
+
+def extract_zip_atomically(archive, target: Path) -> None:
+    """Extract a zip into a temp folder beside `target`, then rename it into place."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        with archive.open("rb") as raw, zipfile.ZipFile(raw) as bundle:
+            bundle.extractall(staging)
+        if target.exists():
+            shutil.rmtree(target)
+        staging.rename(target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def split_dev(
+    labels: np.ndarray, dev_size: float, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """Stratified split: a fraction in (0, 1) or a row count goes to dev, each class in proportion."""
+    n = len(labels)
+    n_dev = resolve_dev_count(n, dev_size)
+    classes, counts = np.unique(labels, return_counts=True)
+    exact = counts * n_dev / n  # (K,)
+    quota = np.floor(exact).astype(np.int64)
+    leftover = np.argsort(-(exact - quota), kind="stable")[: n_dev - quota.sum()]
+    quota[leftover] += 1
+    dev_parts = []
+    for cls, take in zip(classes, quota, strict=True):
+        members = np.flatnonzero(labels == cls)
+        dev_parts.append(rng.permutation(members)[:take])
+    dev = np.sort(np.concatenate(dev_parts))
+    train = np.setdiff1d(np.arange(n), dev, assume_unique=True)
+    return rng.permutation(train), dev
+
+
+def resolve_dev_count(n: int, dev_size: float) -> int:
+    """Turn --dev-size (a fraction below 1, or a whole row count) into a row count that leaves rows to train."""
+    if dev_size <= 0 or (dev_size >= 1 and dev_size != int(dev_size)):
+        raise KaggleDigitsError(f"--dev-size {dev_size}: use a fraction in (0, 1) like 0.1, or a whole row count")
+    count = round(n * dev_size) if dev_size < 1 else int(dev_size)
+    if not 1 <= count < n:
+        raise KaggleDigitsError(
+            f"--dev-size {dev_size}: gives {count} dev rows out of {n}; use a fraction like 0.1 or 1..{n - 1} rows"
+        )
+    return count

@@ -1,0 +1,88 @@
+"""Rich rendering for the CLI: live training progress and summary tables (the library itself never prints)."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+
+from .presets import TrainConfig
+from .train import TrainEvent
+from .workflow import TrainOutcome
+
+
+class TrainingProgress:
+    """A live bar (step, loss, dev accuracy, throughput, ETA) plus one line per dev evaluation."""
+
+    def __init__(self, console: Console, config: TrainConfig):
+        self.console = console
+        self.config = config
+        self.progress = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TaskProgressColumn(),
+            TextColumn("loss {task.fields[loss]:.4f}  dev {task.fields[dev]}  {task.fields[speed]:,.0f} img/s"),
+            TimeElapsedColumn(),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
+            console=console,
+            transient=False,
+        )
+        self.task = None
+
+    def __enter__(self) -> TrainingProgress:
+        self.progress.__enter__()
+        unit = "iteration" if self.config.batch_size == 0 else "epoch"
+        self.unit = unit
+        self.task = self.progress.add_task(f"{unit} 1/{self.config.epochs}", total=None, loss=float("nan"),
+                                           dev="–", speed=0.0)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.progress.__exit__(*exc)
+
+    def stage(self, text: str) -> None:
+        self.console.print(f"[dim]{text}…[/]")
+
+    def __call__(self, event: TrainEvent) -> None:
+        fields = {"loss": event.loss, "speed": event.samples_per_s}
+        if event.record is not None:
+            r = event.record
+            fields["dev"] = f"{r.dev_accuracy:.4f}"
+            self.progress.console.print(
+                f"{self.unit} {r.epoch}/{event.epochs} · loss {r.loss:.4f} · train {r.train_accuracy:.4f} · "
+                f"[bold]dev {r.dev_accuracy:.4f}[/] · lr {r.learning_rate:.1e} · {event.elapsed:.1f} s",
+                highlight=False,
+            )
+        self.progress.update(self.task, completed=event.step, total=event.total_steps,
+                             description=f"{self.unit} {event.epoch}/{event.epochs}", **fields)
+
+
+def summary_table(outcome: TrainOutcome) -> Table:
+    """The end-of-run table: what was trained, how it scored, how long it took, where the files are."""
+    m = outcome.metrics
+    t = m["timings"]
+    table = Table(title="Training summary", show_header=False, title_justify="left")
+    table.add_column(style="bold")
+    table.add_column()
+    config = m["config"]
+    table.add_row("preset", f"{m['preset']}  ({'-'.join(map(str, [784, *config['hidden_sizes'], 10]))}, "
+                            f"{m['parameters']:,} parameters)")
+    table.add_row("data", f"{m['data']['label']}  ({m['data']['train_rows']:,} train / {m['data']['dev_rows']:,} dev)")
+    table.add_row("dev accuracy", f"[bold green]{m['dev_accuracy']:.4f}[/] (best at {m['best_epoch']})")
+    if m["interrupted"]:
+        table.add_row("stopped", "[yellow]interrupted: best weights so far were kept[/]")
+    table.add_row("time", f"load {t['load_s']:.1f} s · train {t['train_s']:.1f} s · predict {t['predict_s']:.1f} s "
+                          f"· {t['samples_per_s']:,.0f} img/s")
+    table.add_row("model", str(outcome.model_path))
+    table.add_row("submission", str(outcome.submission_path))
+    return table

@@ -1,0 +1,130 @@
+"""A sequential network built from a JSON architecture, and its pickle-free .npz save/load."""
+
+from __future__ import annotations
+
+import json
+import os
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .data import N_CLASSES, N_PIXELS
+from .errors import KaggleDigitsError
+from .files import atomic_path
+from .layers import Dense, Dropout, Flatten, Layer, ReLU
+from .losses import softmax
+from .presets import TrainConfig
+
+FORMAT_VERSION = 1
+LAYER_TYPES: dict[str, type[Layer]] = {cls.kind: cls for cls in (Dense, ReLU, Dropout, Flatten)}
+
+
+class Network:
+    """Layers applied in order; logits out, gradients back."""
+
+    def __init__(self, layers: list[Layer], input_shape: tuple[int, ...] = (N_PIXELS,)):
+        self.layers = layers
+        self.input_shape = input_shape
+
+    def forward(self, X: np.ndarray, training: bool = False) -> np.ndarray:
+        X = X.reshape(len(X), *self.input_shape)  # (N, *input_shape)
+        for layer in self.layers:
+            X = layer.forward(X, training)
+        return X  # (N, 10) logits
+
+    def backward(self, dlogits: np.ndarray) -> None:
+        delta = dlogits  # (N, 10)
+        for layer in reversed(self.layers):
+            delta = layer.backward(delta)
+
+    def parameter_pairs(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        """(param, grad) for every parameter, the order fixed by the architecture."""
+        return [(layer.params[k], layer.grads[k]) for layer in self.layers for k in layer.params]
+
+    def state(self) -> dict[str, np.ndarray]:
+        """Copies of every parameter, keyed `layer<i>.<name>`."""
+        return {f"layer{i}.{k}": v.copy() for i, layer in enumerate(self.layers) for k, v in layer.params.items()}
+
+    def load_state(self, state: dict[str, np.ndarray]) -> None:
+        """Copy parameters in place (optimiser references stay valid)."""
+        for i, layer in enumerate(self.layers):
+            for k, v in layer.params.items():
+                saved = state[f"layer{i}.{k}"]
+                if saved.shape != v.shape:
+                    raise ValueError(f"layer{i}.{k} has shape {saved.shape}, expected {v.shape}")
+                v[...] = saved
+
+    def all_finite(self) -> bool:
+        return all(np.isfinite(p).all() for p, _ in self.parameter_pairs())
+
+    def predict_proba(self, X: np.ndarray, batch_size: int = 4096) -> np.ndarray:
+        """Softmax probabilities in inference mode, in batches to bound memory."""
+        parts = [softmax(self.forward(X[i : i + batch_size])) for i in range(0, len(X), batch_size)]
+        return np.concatenate(parts) if parts else np.zeros((0, N_CLASSES), np.float32)  # (N, 10)
+
+    def spec(self) -> dict[str, Any]:
+        return {"input_shape": list(self.input_shape), "layers": [layer.spec() for layer in self.layers]}
+
+    @property
+    def n_parameters(self) -> int:
+        return sum(p.size for p, _ in self.parameter_pairs())
+
+
+def architecture(config: TrainConfig) -> dict[str, Any]:
+    """The layer list a config describes: Dense → ReLU (→ Dropout) per hidden size, then Dense to 10 classes."""
+    layers: list[dict[str, Any]] = []
+    n_in = N_PIXELS
+    for n_out in config.hidden_sizes:
+        layers += [{"type": "dense", "n_in": n_in, "n_out": n_out, "init": config.init}, {"type": "relu"}]
+        if config.dropout:
+            layers.append({"type": "dropout", "rate": config.dropout})
+        n_in = n_out
+    init = config.init if config.init == "uniform" else "glorot"
+    layers.append({"type": "dense", "n_in": n_in, "n_out": N_CLASSES, "init": init})
+    return {"input_shape": [N_PIXELS], "layers": layers}
+
+
+def build_network(spec: dict[str, Any], rng: np.random.Generator, dtype=np.float32) -> Network:
+    """Instantiate a network from its JSON spec; weights drawn from `rng`."""
+    layers = []
+    for entry in spec["layers"]:
+        kwargs = {k: v for k, v in entry.items() if k != "type"}
+        cls = LAYER_TYPES[entry["type"]]
+        if cls.needs_rng:
+            kwargs.update(rng=rng, dtype=dtype)
+        layers.append(cls(**kwargs))
+    return Network(layers, tuple(spec["input_shape"]))
+
+
+def save_model(path: str | os.PathLike[str], network: Network, config: TrainConfig, meta: dict[str, Any]) -> None:
+    """Weights plus architecture, config and metadata as JSON strings, in one .npz (no pickle), atomically."""
+    header = {
+        "format_version": FORMAT_VERSION,
+        "architecture": network.spec(),
+        "config": config.to_dict(),
+        "meta": meta,
+    }
+    with atomic_path(path) as tmp, tmp.open("wb") as handle:
+        np.savez(handle, header=np.array(json.dumps(header)), **network.state())
+
+
+def load_model(path: str | os.PathLike[str]) -> tuple[Network, TrainConfig, dict[str, Any]]:
+    """Rebuild a saved network; a missing, truncated or foreign file is a one-line error."""
+    path = Path(path)
+    if not path.is_file():
+        raise KaggleDigitsError(f"{path}: model file not found")
+    try:
+        with np.load(path, allow_pickle=False) as stored:
+            header = json.loads(str(stored["header"]))
+            if header.get("format_version") != FORMAT_VERSION:
+                raise KaggleDigitsError(f"{path}: unsupported model format {header.get('format_version')!r}")
+            network = build_network(header["architecture"], np.random.default_rng(0))
+            network.load_state({k: stored[k] for k in stored.files if k != "header"})
+            config = TrainConfig.from_dict(header["config"])
+    except KaggleDigitsError:
+        raise
+    except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile) as exc:
+        raise KaggleDigitsError(f"{path}: not a readable kaggle-digits model ({type(exc).__name__})") from None
+    return network, config, header.get("meta", {})

@@ -1,0 +1,86 @@
+"""Optimisers that update parameters in place from gradients, and learning-rate schedules."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+OPTIMIZERS = ("gd", "momentum", "adam")
+SCHEDULES = ("constant", "cosine")
+
+
+class Optimizer:
+    """Holds (param, grad) pairs; `step(lr)` updates every param in place."""
+
+    def __init__(self, pairs: list[tuple[np.ndarray, np.ndarray]], weight_decay: float = 0.0):
+        self.pairs = pairs
+        self.weight_decay = weight_decay
+
+    def step(self, lr: float) -> None:
+        raise NotImplementedError
+
+
+class GradientDescent(Optimizer):
+    """Plain gradient descent, or heavy-ball momentum when `momentum` > 0; L2 weight decay on matrices."""
+
+    def __init__(self, pairs, momentum: float = 0.0, weight_decay: float = 0.0):
+        super().__init__(pairs, weight_decay)
+        self.momentum = momentum
+        self.velocity = [np.zeros_like(p) for p, _ in pairs] if momentum else []
+
+    def step(self, lr):
+        for i, (p, g) in enumerate(self.pairs):
+            update = g + self.weight_decay * p if self.weight_decay and p.ndim > 1 else g
+            if self.momentum:
+                v = self.velocity[i]
+                v *= self.momentum
+                v += update
+                update = v
+            p -= p.dtype.type(lr) * update
+
+
+class Adam(Optimizer):
+    """Adam (Kingma & Ba) with bias correction; weight decay is decoupled (AdamW) and skips biases."""
+
+    def __init__(self, pairs, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8, weight_decay=0.0):
+        super().__init__(pairs, weight_decay)
+        self.beta1, self.beta2, self.eps = beta1, beta2, eps
+        self.m = [np.zeros_like(p) for p, _ in pairs]
+        self.v = [np.zeros_like(p) for p, _ in pairs]
+        self.t = 0
+
+    def step(self, lr):
+        self.t += 1
+        step_size = lr * math.sqrt(1 - self.beta2**self.t) / (1 - self.beta1**self.t)
+        for (p, g), m, v in zip(self.pairs, self.m, self.v, strict=True):
+            m *= self.beta1
+            m += (1 - self.beta1) * g
+            v *= self.beta2
+            v += (1 - self.beta2) * (g * g)
+            if self.weight_decay and p.ndim > 1:
+                p *= p.dtype.type(1 - lr * self.weight_decay)
+            p -= p.dtype.type(step_size) * m / (np.sqrt(v) + p.dtype.type(self.eps))
+
+
+def make_optimizer(name: str, pairs, momentum: float = 0.9, weight_decay: float = 0.0) -> Optimizer:
+    """Build an optimiser by its preset name."""
+    if name == "gd":
+        return GradientDescent(pairs, momentum=0.0, weight_decay=weight_decay)
+    if name == "momentum":
+        return GradientDescent(pairs, momentum=momentum, weight_decay=weight_decay)
+    if name == "adam":
+        return Adam(pairs, weight_decay=weight_decay)
+    raise ValueError(f"unknown optimizer {name!r}; choose one of {', '.join(OPTIMIZERS)}")
+
+
+def learning_rate_at(schedule: str, base: float, step: int, total_steps: int, warmup_steps: int = 0) -> float:
+    """Learning rate for 0-based `step`: constant, or linear warm-up then cosine decay to zero."""
+    if schedule == "constant":
+        return base
+    if schedule == "cosine":
+        if step < warmup_steps:
+            return base * (step + 1) / warmup_steps
+        progress = (step - warmup_steps) / max(1, total_steps - warmup_steps)
+        return base * 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
+    raise ValueError(f"unknown schedule {schedule!r}; choose one of {', '.join(SCHEDULES)}")

@@ -1,0 +1,109 @@
+"""Training configuration as a typed frozen dataclass, and the named presets people start from."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import KaggleDigitsError
+from .layers import INITS
+from .optim import OPTIMIZERS, SCHEDULES
+
+ARCHITECTURES = ("mlp",)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that decides a training run; two runs with equal configs and data give equal weights."""
+
+    preset: str
+    architecture: str = "mlp"
+    hidden_sizes: tuple[int, ...] = (256, 128)
+    init: str = "he"
+    dropout: float = 0.0
+    optimizer: str = "adam"
+    learning_rate: float = 1e-3
+    momentum: float = 0.9
+    weight_decay: float = 0.0
+    schedule: str = "cosine"
+    warmup_epochs: float = 0.0
+    epochs: int = 10
+    batch_size: int = 128  # 0 means full batch
+    eval_every: int = 1  # epochs between dev evaluations (and progress lines)
+    dev_size: float = 0.1
+    seed: int = 0
+    augment: bool = False
+    notes: str = field(default="", compare=False)
+
+    def __post_init__(self) -> None:
+        checks = [
+            (self.architecture in ARCHITECTURES, f"architecture {self.architecture!r}: choose {ARCHITECTURES}"),
+            (all(h >= 1 for h in self.hidden_sizes), f"--hidden {self.hidden_sizes}: sizes must be ≥ 1"),
+            (self.init in INITS, f"init {self.init!r}: choose one of {', '.join(INITS)}"),
+            (0 <= self.dropout < 1, f"--dropout {self.dropout}: use a rate in [0, 1), e.g. 0.2"),
+            (self.optimizer in OPTIMIZERS, f"--optimizer {self.optimizer!r}: choose one of {', '.join(OPTIMIZERS)}"),
+            (self.learning_rate > 0, f"--lr {self.learning_rate}: the learning rate must be > 0, e.g. 0.001"),
+            (0 <= self.momentum < 1, f"momentum {self.momentum}: use a value in [0, 1)"),
+            (self.weight_decay >= 0, f"weight decay {self.weight_decay}: must be ≥ 0"),
+            (self.schedule in SCHEDULES, f"--schedule {self.schedule!r}: choose one of {', '.join(SCHEDULES)}"),
+            (self.warmup_epochs >= 0, f"warmup {self.warmup_epochs}: must be ≥ 0 epochs"),
+            (self.epochs >= 1, f"--epochs {self.epochs}: train for at least 1 epoch"),
+            (self.batch_size >= 0, f"--batch-size {self.batch_size}: use a positive size, or 0 for full batch"),
+            (self.eval_every >= 1, f"eval every {self.eval_every}: must be ≥ 1 epoch"),
+            (self.dev_size > 0, f"--dev-size {self.dev_size}: use a fraction like 0.1 or a row count"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise KaggleDigitsError(message)
+
+    def replace(self, **overrides: Any) -> TrainConfig:
+        """A copy with the given fields changed; `None` values leave a field as it is."""
+        return dataclasses.replace(self, **{k: v for k, v in overrides.items() if v is not None})
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> TrainConfig:
+        known = {f.name for f in dataclasses.fields(cls)}
+        cleaned = {k: v for k, v in values.items() if k in known}
+        if "hidden_sizes" in cleaned:
+            cleaned["hidden_sizes"] = tuple(cleaned["hidden_sizes"])
+        return cls(**cleaned)
+
+
+PRESETS: dict[str, TrainConfig] = {
+    "tutorial": TrainConfig(
+        preset="tutorial",
+        hidden_sizes=(10,),
+        init="uniform",
+        optimizer="gd",
+        learning_rate=0.1,
+        schedule="constant",
+        epochs=500,
+        batch_size=0,
+        eval_every=10,
+        notes="Samson Zhang's seed net: 784-10-10, full-batch gradient descent, uniform [-0.5, 0.5) init.",
+    ),
+    "mlp": TrainConfig(
+        preset="mlp",
+        hidden_sizes=(512, 256),
+        dropout=0.2,
+        optimizer="adam",
+        learning_rate=1e-3,
+        schedule="cosine",
+        warmup_epochs=0.5,
+        epochs=20,
+        batch_size=128,
+        weight_decay=1e-4,
+        notes="Mini-batch Adam with warm-up and cosine decay, He init, dropout.",
+    ),
+}
+
+
+def preset_config(name: str, **overrides: Any) -> TrainConfig:
+    """The named preset with command-line overrides applied (None means keep the preset's value)."""
+    if name not in PRESETS:
+        raise KaggleDigitsError(f"--preset {name!r}: unknown preset; choose one of {', '.join(PRESETS)}")
+    return PRESETS[name].replace(**overrides)

@@ -1,0 +1,113 @@
+"""The jobs behind the CLI: load → split → train → save run → predict → submission, and predict from a model."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .data import Digits, load_test, load_train, split_dev
+from .model import architecture, build_network, load_model, save_model
+from .presets import TrainConfig
+from .runs import MODEL_FILE, new_run_dir, timestamp, write_metrics
+from .submission import write_submission
+from .train import FitResult, TrainEvent, fit
+
+Stage = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class TrainOutcome:
+    """Where a training run's files went and how it scored."""
+
+    run_dir: Path
+    model_path: Path
+    submission_path: Path
+    fit: FitResult
+    metrics: dict[str, Any]
+
+
+def generators(seed: int) -> tuple[np.random.Generator, np.random.Generator, np.random.Generator]:
+    """Independent streams for the dev split, weight init and training (shuffles, dropout, augmentation)."""
+    split, init, train = np.random.SeedSequence(seed).spawn(3)
+    return np.random.default_rng(split), np.random.default_rng(init), np.random.default_rng(train)
+
+
+def dev_split(train: Digits, config: TrainConfig) -> tuple[np.ndarray, np.ndarray]:
+    """The run's (train, dev) row indices: a pure function of labels, dev size and seed, so reloads agree."""
+    return split_dev(train.labels, config.dev_size, generators(config.seed)[0])
+
+
+def train_run(
+    config: TrainConfig,
+    data_dir: str | os.PathLike[str],
+    runs_root: str | os.PathLike[str] = "runs",
+    submissions_dir: str | os.PathLike[str] = "submissions",
+    callback: Callable[[TrainEvent], None] | None = None,
+    stage: Stage | None = None,
+    data_label: str | None = None,
+) -> TrainOutcome:
+    """Train on the dev split of `data_dir`/train.csv, save the run and write a submission for test.csv."""
+    stage = stage or (lambda _: None)
+    started = time.perf_counter()
+    stage("Loading data")
+    train, test = load_train(data_dir), load_test(data_dir)
+    train_idx, dev_idx = dev_split(train, config)
+    X_train, y_train = train.features(train_idx), train.labels[train_idx]  # (N, 784), (N,)
+    X_dev, y_dev = train.features(dev_idx), train.labels[dev_idx]
+    loaded = time.perf_counter()
+    _, init_rng, train_rng = generators(config.seed)
+    network = build_network(architecture(config), init_rng)
+    result = fit(network, X_train, y_train, X_dev, y_dev, config, train_rng, callback)
+    trained = time.perf_counter()
+    stage("Predicting test.csv")
+    test_labels = network.predict_proba(test.features()).argmax(axis=1)  # (T,)
+    predicted = time.perf_counter()
+    run_dir = new_run_dir(runs_root, f"{timestamp()}-{config.preset}")
+    submission_path = write_submission(Path(submissions_dir) / f"{run_dir.name}.csv", test_labels, len(test))
+    metrics = {
+        "preset": config.preset,
+        "config": config.to_dict(),
+        "seed": config.seed,
+        "data": {
+            "dir": str(Path(data_dir).resolve()),
+            "label": data_label or str(data_dir),
+            "train_fingerprint": train.fingerprint,
+            "test_fingerprint": test.fingerprint,
+            "train_rows": len(train_idx),
+            "dev_rows": len(dev_idx),
+            "test_rows": len(test),
+        },
+        "parameters": network.n_parameters,
+        "dev_accuracy": result.best_dev_accuracy,
+        "best_epoch": result.best_epoch,
+        "interrupted": result.interrupted,
+        "history": result.history_dicts(),
+        "timings": {
+            "load_s": round(loaded - started, 3),
+            "train_s": round(trained - loaded, 3),
+            "predict_s": round(predicted - trained, 3),
+            "samples_per_s": round(result.samples_per_s, 1),
+        },
+        "submission": str(submission_path),
+    }
+    model_path = run_dir / MODEL_FILE
+    save_model(model_path, network, config, {"dev_accuracy": result.best_dev_accuracy, "run": run_dir.name})
+    metrics["timings"]["total_s"] = round(time.perf_counter() - started, 3)
+    write_metrics(run_dir, metrics)
+    return TrainOutcome(run_dir, model_path, submission_path, result, metrics)
+
+
+def predict_run(
+    model_path: str | os.PathLike[str], data_dir: str | os.PathLike[str], out: str | os.PathLike[str]
+) -> tuple[Path, np.ndarray]:
+    """Write a submission for `data_dir`/test.csv from a saved model; returns the path and the labels."""
+    network, _, _ = load_model(model_path)
+    test = load_test(data_dir)
+    labels = network.predict_proba(test.features()).argmax(axis=1)  # (T,)
+    return write_submission(out, labels, len(test)), labels
