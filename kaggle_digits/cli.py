@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 
 from . import data as data_module
+from .allocator import keep_large_allocations
 from .display import TrainingProgress, summary_table
 from .errors import KaggleDigitsError
 from .presets import PRESETS, preset_config
@@ -27,6 +28,12 @@ err_console = Console(stderr=True)
 
 DataDir = Annotated[Path, typer.Option("--data-dir", help="Folder holding Kaggle's train.csv and test.csv.")]
 RunsDir = Annotated[Path, typer.Option("--runs-dir", help="Where run folders (model.npz, metrics.json) go.")]
+
+
+@app.callback()
+def setup() -> None:
+    """Kaggle Digit Recognizer from zero to a scored submission, with NumPy networks written from scratch."""
+    keep_large_allocations()
 
 
 def user_errors(command):
@@ -50,7 +57,9 @@ def parse_hidden(text: str | None) -> tuple[int, ...] | None:
     try:
         sizes = tuple(int(part) for part in text.split(",") if part.strip())
     except ValueError:
-        raise KaggleDigitsError(f"--hidden {text!r}: give layer sizes separated by commas, e.g. 512,256") from None
+        raise KaggleDigitsError(
+            f"--hidden {text!r}: give layer sizes separated by commas, e.g. 512,256"
+        ) from None
     if not sizes:
         raise KaggleDigitsError(f"--hidden {text!r}: give at least one layer size, e.g. 512,256")
     return sizes
@@ -60,7 +69,9 @@ def parse_hidden(text: str | None) -> tuple[int, ...] | None:
 @user_errors
 def train(
     preset: Annotated[str, typer.Option(help=f"Starting configuration: {', '.join(PRESETS)}.")] = "mlp",
-    sample: Annotated[bool, typer.Option("--sample", help="Use the bundled 5,000-row sample (offline).")] = False,
+    sample: Annotated[
+        bool, typer.Option("--sample", help="Use the bundled 5,000-row sample (offline).")
+    ] = False,
     data_dir: DataDir = Path("data"),
     epochs: Annotated[int | None, typer.Option(help="Epochs (full-batch presets: iterations).")] = None,
     lr: Annotated[float | None, typer.Option("--lr", help="Peak learning rate.")] = None,
@@ -69,15 +80,29 @@ def train(
     dropout: Annotated[float | None, typer.Option(help="Dropout rate after each hidden layer.")] = None,
     optimizer: Annotated[str | None, typer.Option(help="gd, momentum or adam.")] = None,
     schedule: Annotated[str | None, typer.Option(help="constant or cosine (with warm-up).")] = None,
+    augment: Annotated[
+        bool | None, typer.Option("--augment/--no-augment", help="Random shifts, rotations, zoom.")
+    ] = None,
     seed: Annotated[int | None, typer.Option(help="Seed for split, init and shuffling.")] = None,
-    dev_size: Annotated[float | None, typer.Option(help="Dev split: a fraction like 0.1, or a row count.")] = None,
+    dev_size: Annotated[
+        float | None, typer.Option(help="Dev split: a fraction like 0.1, or a row count.")
+    ] = None,
     runs_dir: RunsDir = Path("runs"),
     submissions_dir: Annotated[Path, typer.Option(help="Where submission CSVs go.")] = Path("submissions"),
 ) -> None:
     """Train on a stratified dev split, keep the best weights, save the run and write a submission CSV."""
     config = preset_config(
-        preset, epochs=epochs, learning_rate=lr, batch_size=batch_size, hidden_sizes=parse_hidden(hidden),
-        dropout=dropout, optimizer=optimizer, schedule=schedule, seed=seed, dev_size=dev_size,
+        preset,
+        epochs=epochs,
+        learning_rate=lr,
+        batch_size=batch_size,
+        hidden_sizes=parse_hidden(hidden),
+        dropout=dropout,
+        optimizer=optimizer,
+        schedule=schedule,
+        augment=augment,
+        seed=seed,
+        dev_size=dev_size,
     )
     source = data_module.sample_dir() if sample else data_dir
     label = "bundled sample" if sample else str(data_dir)

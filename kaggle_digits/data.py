@@ -26,7 +26,9 @@ TRAIN_HEADER = ("label", *PIXEL_COLUMNS)
 TEST_HEADER = PIXEL_COLUMNS
 CACHE_VERSION = 1
 SAMPLE_ZIP = "digit-recognizer-sample.zip"
-HOW_TO_GET_DATA = "run `make download` (or `kaggle-digits download`), or pass --sample to use the bundled sample"
+HOW_TO_GET_DATA = (
+    "run `make download` (or `kaggle-digits download`), or pass --sample to use the bundled sample"
+)
 
 
 @dataclass(frozen=True)
@@ -211,9 +213,7 @@ def extract_zip_atomically(archive, target: Path) -> None:
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def split_dev(
-    labels: np.ndarray, dev_size: float, rng: np.random.Generator
-) -> tuple[np.ndarray, np.ndarray]:
+def split_dev(labels: np.ndarray, dev_size: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """Stratified split: a fraction in (0, 1) or a row count goes to dev, each class in proportion."""
     n = len(labels)
     n_dev = resolve_dev_count(n, dev_size)
@@ -234,7 +234,9 @@ def split_dev(
 def resolve_dev_count(n: int, dev_size: float) -> int:
     """Turn --dev-size (a fraction below 1, or a whole row count) into a row count that leaves rows to train."""
     if dev_size <= 0 or (dev_size >= 1 and dev_size != int(dev_size)):
-        raise KaggleDigitsError(f"--dev-size {dev_size}: use a fraction in (0, 1) like 0.1, or a whole row count")
+        raise KaggleDigitsError(
+            f"--dev-size {dev_size}: use a fraction in (0, 1) like 0.1, or a whole row count"
+        )
     count = round(n * dev_size) if dev_size < 1 else int(dev_size)
     if not 1 <= count < n:
         raise KaggleDigitsError(

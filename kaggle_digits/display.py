@@ -30,7 +30,9 @@ class TrainingProgress:
             BarColumn(),
             MofNCompleteColumn(),
             TaskProgressColumn(),
-            TextColumn("loss {task.fields[loss]:.4f}  dev {task.fields[dev]}  {task.fields[speed]:,.0f} img/s"),
+            TextColumn(
+                "loss {task.fields[loss]:.4f}  dev {task.fields[dev]}  {task.fields[speed]:,.0f} img/s"
+            ),
             TimeElapsedColumn(),
             TextColumn("ETA"),
             TimeRemainingColumn(),
@@ -43,8 +45,9 @@ class TrainingProgress:
         self.progress.__enter__()
         unit = "iteration" if self.config.batch_size == 0 else "epoch"
         self.unit = unit
-        self.task = self.progress.add_task(f"{unit} 1/{self.config.epochs}", total=None, loss=float("nan"),
-                                           dev="–", speed=0.0)
+        self.task = self.progress.add_task(
+            f"{unit} 1/{self.config.epochs}", total=None, loss=float("nan"), dev="–", speed=0.0
+        )
         return self
 
     def __exit__(self, *exc) -> None:
@@ -63,8 +66,13 @@ class TrainingProgress:
                 f"[bold]dev {r.dev_accuracy:.4f}[/] · lr {r.learning_rate:.1e} · {event.elapsed:.1f} s",
                 highlight=False,
             )
-        self.progress.update(self.task, completed=event.step, total=event.total_steps,
-                             description=f"{self.unit} {event.epoch}/{event.epochs}", **fields)
+        self.progress.update(
+            self.task,
+            completed=event.step,
+            total=event.total_steps,
+            description=f"{self.unit} {event.epoch}/{event.epochs}",
+            **fields,
+        )
 
 
 def summary_table(outcome: TrainOutcome) -> Table:
@@ -75,14 +83,22 @@ def summary_table(outcome: TrainOutcome) -> Table:
     table.add_column(style="bold")
     table.add_column()
     config = m["config"]
-    table.add_row("preset", f"{m['preset']}  ({'-'.join(map(str, [784, *config['hidden_sizes'], 10]))}, "
-                            f"{m['parameters']:,} parameters)")
-    table.add_row("data", f"{m['data']['label']}  ({m['data']['train_rows']:,} train / {m['data']['dev_rows']:,} dev)")
+    table.add_row(
+        "preset",
+        f"{m['preset']}  ({'-'.join(map(str, [784, *config['hidden_sizes'], 10]))}, "
+        f"{m['parameters']:,} parameters)",
+    )
+    table.add_row(
+        "data", f"{m['data']['label']}  ({m['data']['train_rows']:,} train / {m['data']['dev_rows']:,} dev)"
+    )
     table.add_row("dev accuracy", f"[bold green]{m['dev_accuracy']:.4f}[/] (best at {m['best_epoch']})")
     if m["interrupted"]:
         table.add_row("stopped", "[yellow]interrupted: best weights so far were kept[/]")
-    table.add_row("time", f"load {t['load_s']:.1f} s · train {t['train_s']:.1f} s · predict {t['predict_s']:.1f} s "
-                          f"· {t['samples_per_s']:,.0f} img/s")
+    table.add_row(
+        "time",
+        f"load {t['load_s']:.1f} s · train {t['train_s']:.1f} s · predict {t['predict_s']:.1f} s "
+        f"· {t['samples_per_s']:,.0f} img/s",
+    )
     table.add_row("model", str(outcome.model_path))
     table.add_row("submission", str(outcome.submission_path))
     return table

@@ -24,7 +24,8 @@ class Layer:
     def forward(self, X: np.ndarray, training: bool = False) -> np.ndarray:
         raise NotImplementedError
 
-    def backward(self, dY: np.ndarray) -> np.ndarray:
+    def backward(self, dY: np.ndarray, need_dX: bool = True) -> np.ndarray | None:
+        """Fill `grads` and return dL/dX; the first layer passes need_dX=False to skip that product."""
         raise NotImplementedError
 
     def spec(self) -> dict[str, Any]:
@@ -56,7 +57,9 @@ class Dense(Layer):
     kind = "dense"
     needs_rng = True
 
-    def __init__(self, n_in: int, n_out: int, init: str = "he", *, rng: np.random.Generator, dtype=np.float32):
+    def __init__(
+        self, n_in: int, n_out: int, init: str = "he", *, rng: np.random.Generator, dtype=np.float32
+    ):
         super().__init__()
         self.n_in, self.n_out, self.init = n_in, n_out, init
         self._add_param("W", init_weights((n_in, n_out), n_in, n_out, init, rng, dtype))  # (D, H)
@@ -67,10 +70,10 @@ class Dense(Layer):
         self.X = X  # (N, D)
         return X @ self.params["W"] + self.params["b"]  # (N, H)
 
-    def backward(self, dY):
+    def backward(self, dY, need_dX=True):
         np.matmul(self.X.T, dY, out=self.grads["W"])  # (D, H)
         np.sum(dY, axis=0, out=self.grads["b"])  # (H,)
-        return dY @ self.params["W"].T  # (N, D)
+        return dY @ self.params["W"].T if need_dX else None  # (N, D)
 
     def spec(self):
         return {"type": self.kind, "n_in": self.n_in, "n_out": self.n_out, "init": self.init}
@@ -85,7 +88,7 @@ class ReLU(Layer):
         self.mask = X > 0  # (N, ...)
         return np.maximum(X, 0)
 
-    def backward(self, dY):
+    def backward(self, dY, need_dX=True):
         return dY * self.mask
 
 
@@ -109,7 +112,7 @@ class Dropout(Layer):
         self.mask = keep.astype(X.dtype) * X.dtype.type(1 / (1 - self.rate))
         return X * self.mask
 
-    def backward(self, dY):
+    def backward(self, dY, need_dX=True):
         return dY if self.mask is None else dY * self.mask
 
     def spec(self):
@@ -125,5 +128,5 @@ class Flatten(Layer):
         self.shape = X.shape
         return X.reshape(len(X), -1)  # (N, C*H*W)
 
-    def backward(self, dY):
+    def backward(self, dY, need_dX=True):
         return dY.reshape(self.shape)  # (N, C, H, W)

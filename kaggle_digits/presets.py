@@ -38,18 +38,30 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         checks = [
-            (self.architecture in ARCHITECTURES, f"architecture {self.architecture!r}: choose {ARCHITECTURES}"),
+            (
+                self.architecture in ARCHITECTURES,
+                f"architecture {self.architecture!r}: choose {ARCHITECTURES}",
+            ),
             (all(h >= 1 for h in self.hidden_sizes), f"--hidden {self.hidden_sizes}: sizes must be ≥ 1"),
             (self.init in INITS, f"init {self.init!r}: choose one of {', '.join(INITS)}"),
             (0 <= self.dropout < 1, f"--dropout {self.dropout}: use a rate in [0, 1), e.g. 0.2"),
-            (self.optimizer in OPTIMIZERS, f"--optimizer {self.optimizer!r}: choose one of {', '.join(OPTIMIZERS)}"),
+            (
+                self.optimizer in OPTIMIZERS,
+                f"--optimizer {self.optimizer!r}: choose one of {', '.join(OPTIMIZERS)}",
+            ),
             (self.learning_rate > 0, f"--lr {self.learning_rate}: the learning rate must be > 0, e.g. 0.001"),
             (0 <= self.momentum < 1, f"momentum {self.momentum}: use a value in [0, 1)"),
             (self.weight_decay >= 0, f"weight decay {self.weight_decay}: must be ≥ 0"),
-            (self.schedule in SCHEDULES, f"--schedule {self.schedule!r}: choose one of {', '.join(SCHEDULES)}"),
+            (
+                self.schedule in SCHEDULES,
+                f"--schedule {self.schedule!r}: choose one of {', '.join(SCHEDULES)}",
+            ),
             (self.warmup_epochs >= 0, f"warmup {self.warmup_epochs}: must be ≥ 0 epochs"),
             (self.epochs >= 1, f"--epochs {self.epochs}: train for at least 1 epoch"),
-            (self.batch_size >= 0, f"--batch-size {self.batch_size}: use a positive size, or 0 for full batch"),
+            (
+                self.batch_size >= 0,
+                f"--batch-size {self.batch_size}: use a positive size, or 0 for full batch",
+            ),
             (self.eval_every >= 1, f"eval every {self.eval_every}: must be ≥ 1 epoch"),
             (self.dev_size > 0, f"--dev-size {self.dev_size}: use a fraction like 0.1 or a row count"),
         ]
@@ -89,7 +101,8 @@ PRESETS: dict[str, TrainConfig] = {
     "mlp": TrainConfig(
         preset="mlp",
         hidden_sizes=(512, 256),
-        dropout=0.2,
+        dropout=0.1,
+        augment=True,
         optimizer="adam",
         learning_rate=1e-3,
         schedule="cosine",
@@ -97,7 +110,7 @@ PRESETS: dict[str, TrainConfig] = {
         epochs=20,
         batch_size=128,
         weight_decay=1e-4,
-        notes="Mini-batch Adam with warm-up and cosine decay, He init, dropout.",
+        notes="Mini-batch Adam, warm-up then cosine decay, He init, dropout, random affine augmentation.",
     ),
 }
 

@@ -56,7 +56,10 @@ def write_metrics(run_dir: Path, metrics: dict[str, Any]) -> Path:
 def latest_run(root: str | os.PathLike[str]) -> Path:
     """The newest run folder under `root` that holds a model."""
     root = Path(root)
-    runs = sorted((p for p in root.glob("*/") if (p / MODEL_FILE).is_file()), key=lambda p: (p / MODEL_FILE).stat().st_mtime)
+    runs = sorted(
+        (p for p in root.glob("*/") if (p / MODEL_FILE).is_file()),
+        key=lambda p: (p / MODEL_FILE).stat().st_mtime,
+    )
     if not runs:
         raise KaggleDigitsError(f"{root}: no runs found; train one with `kaggle-digits train`")
     return runs[-1]

@@ -52,15 +52,21 @@ def read_submission(path: str | os.PathLike[str], n_test: int | None = None) -> 
         if not line.strip():
             raise KaggleDigitsError(f"{path}: line {number} is blank")
         if len(cells) != 2 or not all(c.strip().isdigit() for c in cells):
-            raise KaggleDigitsError(f"{path}: line {number}: expected two integers 'ImageId,Label', got {line!r}")
+            raise KaggleDigitsError(
+                f"{path}: line {number}: expected two integers 'ImageId,Label', got {line!r}"
+            )
         image_id, label = int(cells[0]), int(cells[1])
         if image_id != number - 1:
-            raise KaggleDigitsError(f"{path}: line {number}: ImageId {image_id}, expected {number - 1} (ids 1..N in order)")
+            raise KaggleDigitsError(
+                f"{path}: line {number}: ImageId {image_id}, expected {number - 1} (ids 1..N in order)"
+            )
         if label > 9:
             raise KaggleDigitsError(f"{path}: line {number}: label {label} is not a digit 0–9")
         labels.append(label)
     if not labels:
         raise KaggleDigitsError(f"{path}: no rows after the header")
     if n_test is not None and len(labels) != n_test:
-        raise KaggleDigitsError(f"{path}: {len(labels)} rows, but test.csv has {n_test} images (one row each)")
+        raise KaggleDigitsError(
+            f"{path}: {len(labels)} rows, but test.csv has {n_test} images (one row each)"
+        )
     return np.array(labels, dtype=np.int64)

@@ -93,7 +93,9 @@ def fit(
     steps_per_epoch = math.ceil(n / batch)
     total_steps = steps_per_epoch * config.epochs
     warmup_steps = round(config.warmup_epochs * steps_per_epoch)
-    optimizer = make_optimizer(config.optimizer, network.parameter_pairs(), config.momentum, config.weight_decay)
+    optimizer = make_optimizer(
+        config.optimizer, network.parameter_pairs(), config.momentum, config.weight_decay
+    )
     result = FitResult()
     best_state = network.state()
     start = time.perf_counter()
@@ -101,10 +103,10 @@ def fit(
     try:
         for epoch in range(1, config.epochs + 1):
             epoch_start = time.perf_counter()
-            order = rng.permutation(n) if batch < n else np.arange(n)
+            order = rng.permutation(n) if batch < n else None  # full batch: no copy, no shuffle
             loss_sum, correct = 0.0, 0
             for begin in range(0, n, batch):
-                index = order[begin : begin + batch]
+                index = slice(begin, begin + batch) if order is None else order[begin : begin + batch]
                 Xb, yb = X_train[index], y_train[index]  # (B, 784), (B,)
                 if augment is not None:
                     Xb = augment(Xb, rng)
@@ -114,13 +116,22 @@ def fit(
                 lr = learning_rate_at(config.schedule, config.learning_rate, step, total_steps, warmup_steps)
                 optimizer.step(lr)
                 step += 1
-                result.samples_seen += len(index)
-                loss_sum += loss * len(index)
+                result.samples_seen += len(yb)
+                loss_sum += loss * len(yb)
                 correct += int((logits.argmax(axis=1) == yb).sum())
                 if callback is not None:
                     elapsed = time.perf_counter() - start
-                    callback(TrainEvent(epoch, config.epochs, step, total_steps, loss,
-                                        result.samples_seen / elapsed, elapsed))
+                    callback(
+                        TrainEvent(
+                            epoch,
+                            config.epochs,
+                            step,
+                            total_steps,
+                            loss,
+                            result.samples_seen / elapsed,
+                            elapsed,
+                        )
+                    )
             if epoch % config.eval_every and epoch != config.epochs:
                 continue
             if not network.all_finite():
@@ -129,16 +140,34 @@ def fit(
                     f"(now {config.learning_rate:g})"
                 )
             dev_loss, dev_accuracy = evaluate(network, X_dev, y_dev)
-            record = EpochRecord(epoch, loss_sum / n, correct / n, dev_loss, dev_accuracy, lr,
-                                 time.perf_counter() - epoch_start)
+            record = EpochRecord(
+                epoch,
+                loss_sum / n,
+                correct / n,
+                dev_loss,
+                dev_accuracy,
+                lr,
+                time.perf_counter() - epoch_start,
+            )
             result.history.append(record)
             if not dev_accuracy <= result.best_dev_accuracy:
                 result.best_dev_accuracy, result.best_epoch = dev_accuracy, epoch
                 best_state = network.state()
             if callback is not None:
                 elapsed = time.perf_counter() - start
-                callback(TrainEvent(epoch, config.epochs, step, total_steps, record.loss,
-                                    result.samples_seen / elapsed, elapsed, record, result.best_dev_accuracy))
+                callback(
+                    TrainEvent(
+                        epoch,
+                        config.epochs,
+                        step,
+                        total_steps,
+                        record.loss,
+                        result.samples_seen / elapsed,
+                        elapsed,
+                        record,
+                        result.best_dev_accuracy,
+                    )
+                )
     except KeyboardInterrupt:
         result.interrupted = True
     result.seconds = time.perf_counter() - start

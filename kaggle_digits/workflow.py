@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from .augment import AffineAugment
 from .data import Digits, load_test, load_train, split_dev
 from .model import architecture, build_network, load_model, save_model
 from .presets import TrainConfig
@@ -63,7 +64,8 @@ def train_run(
     loaded = time.perf_counter()
     _, init_rng, train_rng = generators(config.seed)
     network = build_network(architecture(config), init_rng)
-    result = fit(network, X_train, y_train, X_dev, y_dev, config, train_rng, callback)
+    augment = AffineAugment() if config.augment else None
+    result = fit(network, X_train, y_train, X_dev, y_dev, config, train_rng, callback, augment)
     trained = time.perf_counter()
     stage("Predicting test.csv")
     test_labels = network.predict_proba(test.features()).argmax(axis=1)  # (T,)

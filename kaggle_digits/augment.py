@@ -1,0 +1,54 @@
+"""On-the-fly data augmentation: a random small affine warp per image, vectorised over the whole batch."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .data import IMAGE_SIDE
+
+
+@dataclass(frozen=True)
+class AffineAugment:
+    """Random shift (pixels), rotation (degrees) and zoom per image, bilinear resampling, zeros outside."""
+
+    max_shift: float = 2.0
+    max_rotation: float = 10.0
+    max_zoom: float = 0.1
+
+    def __call__(self, X: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """Warp a batch of flattened 28x28 images (N, 784); returns a new array of the same shape and dtype."""
+        n, side = len(X), IMAGE_SIDE
+        theta = np.deg2rad(rng.uniform(-self.max_rotation, self.max_rotation, n))  # (N,)
+        zoom = rng.uniform(1 - self.max_zoom, 1 + self.max_zoom, n)  # (N,)
+        shift = rng.uniform(-self.max_shift, self.max_shift, (n, 2))  # (N, 2)
+        cos = (np.cos(theta) / zoom).astype(np.float32)  # (N,) inverse map: rotate back, un-zoom
+        sin = (np.sin(theta) / zoom).astype(np.float32)
+        shift = shift.astype(np.float32)
+        centre = np.float32((side - 1) / 2)
+        rows, cols = np.divmod(np.arange(side * side, dtype=np.float32), side)
+        dy, dx = rows - centre, cols - centre  # (784,)
+        src_y = cos[:, None] * dy - sin[:, None] * dx + centre - shift[:, :1]  # (N, 784)
+        src_x = sin[:, None] * dy + cos[:, None] * dx + centre - shift[:, 1:]  # (N, 784)
+        return bilinear_sample(X.reshape(n, side, side), src_y, src_x).astype(X.dtype, copy=False)
+
+
+def bilinear_sample(images: np.ndarray, src_y: np.ndarray, src_x: np.ndarray) -> np.ndarray:
+    """Sample (N, S, S) images at fractional coordinates (N, P); points outside the image read 0."""
+    n, side, _ = images.shape
+    pad = 2  # a zero border wide enough that both neighbours of a clipped coordinate read zero
+    width = side + 2 * pad
+    padded = np.zeros((n, width, width), dtype=np.float32)  # (N, S+4, S+4)
+    padded[:, pad:-pad, pad:-pad] = images
+    src_y, src_x = src_y.astype(np.float32), src_x.astype(np.float32)
+    y0, x0 = np.floor(src_y), np.floor(src_x)  # (N, P)
+    wy, wx = src_y - y0, src_x - x0  # (N, P) fractional parts
+    offsets = (np.arange(n, dtype=np.float32) * (width * width) + pad * (width + 1))[:, None]  # (N, 1)
+    base = np.clip(y0, -pad, side) * width + np.clip(x0, -pad, side) + offsets  # (N, P) exact in float32
+    base = base.astype(np.intp)  # top-left neighbour's flat index into the padded batch
+    flat = padded.reshape(-1)  # (N*(S+4)^2,)
+    right, below, below_right = flat[1:], flat[width:], flat[width + 1 :]  # shifted views share one index
+    top = flat[base] * (1 - wx) + right[base] * wx  # (N, P)
+    bottom = below[base] * (1 - wx) + below_right[base] * wx
+    return top * (1 - wy) + bottom * wy  # (N, P)
