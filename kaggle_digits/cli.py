@@ -57,9 +57,7 @@ def parse_hidden(text: str | None) -> tuple[int, ...] | None:
     try:
         sizes = tuple(int(part) for part in text.split(",") if part.strip())
     except ValueError:
-        raise KaggleDigitsError(
-            f"--hidden {text!r}: give layer sizes separated by commas, e.g. 512,256"
-        ) from None
+        raise KaggleDigitsError(f"--hidden {text!r}: give layer sizes separated by commas, e.g. 512,256") from None
     if not sizes:
         raise KaggleDigitsError(f"--hidden {text!r}: give at least one layer size, e.g. 512,256")
     return sizes
@@ -69,9 +67,7 @@ def parse_hidden(text: str | None) -> tuple[int, ...] | None:
 @user_errors
 def train(
     preset: Annotated[str, typer.Option(help=f"Starting configuration: {', '.join(PRESETS)}.")] = "mlp",
-    sample: Annotated[
-        bool, typer.Option("--sample", help="Use the bundled 5,000-row sample (offline).")
-    ] = False,
+    sample: Annotated[bool, typer.Option("--sample", help="Use the bundled 5,000-row sample (offline).")] = False,
     data_dir: DataDir = Path("data"),
     epochs: Annotated[int | None, typer.Option(help="Epochs (full-batch presets: iterations).")] = None,
     lr: Annotated[float | None, typer.Option("--lr", help="Peak learning rate.")] = None,
@@ -84,9 +80,7 @@ def train(
         bool | None, typer.Option("--augment/--no-augment", help="Random shifts, rotations, zoom.")
     ] = None,
     seed: Annotated[int | None, typer.Option(help="Seed for split, init and shuffling.")] = None,
-    dev_size: Annotated[
-        float | None, typer.Option(help="Dev split: a fraction like 0.1, or a row count.")
-    ] = None,
+    dev_size: Annotated[float | None, typer.Option(help="Dev split: a fraction like 0.1, or a row count.")] = None,
     runs_dir: RunsDir = Path("runs"),
     submissions_dir: Annotated[Path, typer.Option(help="Where submission CSVs go.")] = Path("submissions"),
 ) -> None:

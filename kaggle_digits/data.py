@@ -26,9 +26,7 @@ TRAIN_HEADER = ("label", *PIXEL_COLUMNS)
 TEST_HEADER = PIXEL_COLUMNS
 CACHE_VERSION = 1
 SAMPLE_ZIP = "digit-recognizer-sample.zip"
-HOW_TO_GET_DATA = (
-    "run `make download` (or `kaggle-digits download`), or pass --sample to use the bundled sample"
-)
+HOW_TO_GET_DATA = "run `make download` (or `kaggle-digits download`), or pass --sample to use the bundled sample"
 
 
 @dataclass(frozen=True)
@@ -145,9 +143,7 @@ def _check_values(path: Path, values: np.ndarray, expected: tuple[str, ...]) -> 
         bad_label = (labels < 0) | (labels > 9) | (labels != np.round(labels))
         if bad_label.any():
             row = int(np.argmax(bad_label))
-            raise KaggleDigitsError(
-                f"{path}: line {row + 2}, column label: label {labels[row]:g} is not a digit 0–9"
-            )
+            raise KaggleDigitsError(f"{path}: line {row + 2}, column label: label {labels[row]:g} is not a digit 0–9")
 
 
 def _fingerprint(images: np.ndarray, labels: np.ndarray | None) -> str:
@@ -234,9 +230,7 @@ def split_dev(labels: np.ndarray, dev_size: float, rng: np.random.Generator) -> 
 def resolve_dev_count(n: int, dev_size: float) -> int:
     """Turn --dev-size (a fraction below 1, or a whole row count) into a row count that leaves rows to train."""
     if dev_size <= 0 or (dev_size >= 1 and dev_size != int(dev_size)):
-        raise KaggleDigitsError(
-            f"--dev-size {dev_size}: use a fraction in (0, 1) like 0.1, or a whole row count"
-        )
+        raise KaggleDigitsError(f"--dev-size {dev_size}: use a fraction in (0, 1) like 0.1, or a whole row count")
     count = round(n * dev_size) if dev_size < 1 else int(dev_size)
     if not 1 <= count < n:
         raise KaggleDigitsError(

@@ -30,9 +30,7 @@ class TrainingProgress:
             BarColumn(),
             MofNCompleteColumn(),
             TaskProgressColumn(),
-            TextColumn(
-                "loss {task.fields[loss]:.4f}  dev {task.fields[dev]}  {task.fields[speed]:,.0f} img/s"
-            ),
+            TextColumn("loss {task.fields[loss]:.4f}  dev {task.fields[dev]}  {task.fields[speed]:,.0f} img/s"),
             TimeElapsedColumn(),
             TextColumn("ETA"),
             TimeRemainingColumn(),
@@ -85,12 +83,9 @@ def summary_table(outcome: TrainOutcome) -> Table:
     config = m["config"]
     table.add_row(
         "preset",
-        f"{m['preset']}  ({'-'.join(map(str, [784, *config['hidden_sizes'], 10]))}, "
-        f"{m['parameters']:,} parameters)",
+        f"{m['preset']}  ({'-'.join(map(str, [784, *config['hidden_sizes'], 10]))}, {m['parameters']:,} parameters)",
     )
-    table.add_row(
-        "data", f"{m['data']['label']}  ({m['data']['train_rows']:,} train / {m['data']['dev_rows']:,} dev)"
-    )
+    table.add_row("data", f"{m['data']['label']}  ({m['data']['train_rows']:,} train / {m['data']['dev_rows']:,} dev)")
     table.add_row("dev accuracy", f"[bold green]{m['dev_accuracy']:.4f}[/] (best at {m['best_epoch']})")
     if m["interrupted"]:
         table.add_row("stopped", "[yellow]interrupted: best weights so far were kept[/]")

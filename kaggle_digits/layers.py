@@ -57,9 +57,7 @@ class Dense(Layer):
     kind = "dense"
     needs_rng = True
 
-    def __init__(
-        self, n_in: int, n_out: int, init: str = "he", *, rng: np.random.Generator, dtype=np.float32
-    ):
+    def __init__(self, n_in: int, n_out: int, init: str = "he", *, rng: np.random.Generator, dtype=np.float32):
         super().__init__()
         self.n_in, self.n_out, self.init = n_in, n_out, init
         self._add_param("W", init_weights((n_in, n_out), n_in, n_out, init, rng, dtype))  # (D, H)

@@ -45,9 +45,7 @@ class Network:
 
     def state(self) -> dict[str, np.ndarray]:
         """Copies of every parameter, keyed `layer<i>.<name>`."""
-        return {
-            f"layer{i}.{k}": v.copy() for i, layer in enumerate(self.layers) for k, v in layer.params.items()
-        }
+        return {f"layer{i}.{k}": v.copy() for i, layer in enumerate(self.layers) for k, v in layer.params.items()}
 
     def load_state(self, state: dict[str, np.ndarray]) -> None:
         """Copy parameters in place (optimiser references stay valid)."""
@@ -100,9 +98,7 @@ def build_network(spec: dict[str, Any], rng: np.random.Generator, dtype=np.float
     return Network(layers, tuple(spec["input_shape"]))
 
 
-def save_model(
-    path: str | os.PathLike[str], network: Network, config: TrainConfig, meta: dict[str, Any]
-) -> None:
+def save_model(path: str | os.PathLike[str], network: Network, config: TrainConfig, meta: dict[str, Any]) -> None:
     """Weights plus architecture, config and metadata as JSON strings, in one .npz (no pickle), atomically."""
     header = {
         "format_version": FORMAT_VERSION,
@@ -130,7 +126,5 @@ def load_model(path: str | os.PathLike[str]) -> tuple[Network, TrainConfig, dict
     except KaggleDigitsError:
         raise
     except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile) as exc:
-        raise KaggleDigitsError(
-            f"{path}: not a readable kaggle-digits model ({type(exc).__name__})"
-        ) from None
+        raise KaggleDigitsError(f"{path}: not a readable kaggle-digits model ({type(exc).__name__})") from None
     return network, config, header.get("meta", {})

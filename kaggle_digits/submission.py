@@ -52,9 +52,7 @@ def read_submission(path: str | os.PathLike[str], n_test: int | None = None) -> 
         if not line.strip():
             raise KaggleDigitsError(f"{path}: line {number} is blank")
         if len(cells) != 2 or not all(c.strip().isdigit() for c in cells):
-            raise KaggleDigitsError(
-                f"{path}: line {number}: expected two integers 'ImageId,Label', got {line!r}"
-            )
+            raise KaggleDigitsError(f"{path}: line {number}: expected two integers 'ImageId,Label', got {line!r}")
         image_id, label = int(cells[0]), int(cells[1])
         if image_id != number - 1:
             raise KaggleDigitsError(
@@ -66,7 +64,5 @@ def read_submission(path: str | os.PathLike[str], n_test: int | None = None) -> 
     if not labels:
         raise KaggleDigitsError(f"{path}: no rows after the header")
     if n_test is not None and len(labels) != n_test:
-        raise KaggleDigitsError(
-            f"{path}: {len(labels)} rows, but test.csv has {n_test} images (one row each)"
-        )
+        raise KaggleDigitsError(f"{path}: {len(labels)} rows, but test.csv has {n_test} images (one row each)")
     return np.array(labels, dtype=np.int64)

@@ -93,9 +93,7 @@ def fit(
     steps_per_epoch = math.ceil(n / batch)
     total_steps = steps_per_epoch * config.epochs
     warmup_steps = round(config.warmup_epochs * steps_per_epoch)
-    optimizer = make_optimizer(
-        config.optimizer, network.parameter_pairs(), config.momentum, config.weight_decay
-    )
+    optimizer = make_optimizer(config.optimizer, network.parameter_pairs(), config.momentum, config.weight_decay)
     result = FitResult()
     best_state = network.state()
     start = time.perf_counter()
