@@ -76,6 +76,7 @@ def evaluate(network: Network, X: np.ndarray, y: np.ndarray, batch_size: int = 4
     return total_loss / len(X), correct / len(X)
 
 
+@np.errstate(over="ignore", invalid="ignore")  # divergence is detected explicitly and reported as an error
 def fit(
     network: Network,
     X_train: np.ndarray,

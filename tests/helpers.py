@@ -1,0 +1,33 @@
+"""Test helpers: synthetic digits in Kaggle's format and a snapshot of a folder's files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from kaggle_digits.data import PIXEL_COLUMNS
+
+
+def blob_digits(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Easy synthetic 'digits': class k lights a 6x6 patch at a class-specific place, plus noise."""
+    labels = np.arange(n) % 10
+    images = rng.integers(0, 40, size=(n, 28, 28))
+    for i, k in enumerate(labels):
+        r, c = 2 + (k // 5) * 12, 1 + (k % 5) * 5
+        images[i, r : r + 6, c : c + 6] = 255
+    return images.reshape(n, 784).astype(np.uint8), labels
+
+
+def write_csv(path: Path, images: np.ndarray, labels: np.ndarray | None) -> Path:
+    header = ("label," if labels is not None else "") + ",".join(PIXEL_COLUMNS)
+    body = images if labels is None else np.column_stack([labels, images])
+    np.savetxt(path, body, fmt="%d", delimiter=",", header=header, comments="")
+    return path
+
+
+def tree(folder: Path) -> dict[str, bytes]:
+    """Every file below `folder` with its bytes, to assert that nothing was created or clobbered."""
+    if not folder.exists():
+        return {}
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}

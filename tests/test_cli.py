@@ -1,0 +1,159 @@
+"""The CLI end to end: train on the sample, predict, and one clear line for every kind of bad input."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from helpers import tree
+from kaggle_digits.cli import app
+from kaggle_digits.submission import read_submission
+
+
+def train_args(data_dir: Path, *extra: str) -> list[str]:
+    return ["train", "--data-dir", str(data_dir), "--preset", "mlp", "--hidden", "16", "--epochs", "2", *extra]
+
+
+def test_train_on_the_sample_writes_run_and_submission(runner, in_tmp):
+    result = runner.invoke(app, ["train", "--sample", "--preset", "mlp", "--epochs", "12"])
+    assert result.exit_code == 0, result.output
+    run_dir = next((in_tmp / "runs").iterdir())
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["preset"] == "mlp" and metrics["dev_accuracy"] >= 0.90
+    assert metrics["data"]["train_rows"] == 4500 and metrics["data"]["dev_rows"] == 500
+    assert len(metrics["history"]) == 12 and metrics["config"]["epochs"] == 12
+    submission = in_tmp / "submissions" / f"{run_dir.name}.csv"
+    assert read_submission(submission, n_test=1000).shape == (1000,)
+    assert Path(metrics["submission"]) == Path("submissions") / submission.name
+    assert "Training summary" in result.output and "dev accuracy" in result.output
+    assert f"{metrics['dev_accuracy']:.4f}" in result.output
+
+
+def test_predict_rewrites_the_same_labels_from_the_saved_model(runner, in_tmp, blob_dir):
+    assert runner.invoke(app, train_args(blob_dir)).exit_code == 0
+    run_dir = next((in_tmp / "runs").iterdir())
+    result = runner.invoke(app, ["predict", str(run_dir / "model.npz"), "--data-dir", str(blob_dir), "--out", "p.csv"])
+    assert result.exit_code == 0, result.output
+    trained = read_submission(in_tmp / "submissions" / f"{run_dir.name}.csv", n_test=50)
+    np.testing.assert_array_equal(read_submission(in_tmp / "p.csv", n_test=50), trained)
+    assert "Wrote 50 predictions to p.csv" in result.output
+
+
+def test_tutorial_preset_trains_full_batch(runner, in_tmp, blob_dir):
+    result = runner.invoke(app, ["train", "--data-dir", str(blob_dir), "--preset", "tutorial", "--epochs", "30"])
+    assert result.exit_code == 0, result.output
+    assert "iteration 30/30" in result.output and "784-10-10" in result.output
+
+
+def corrupt(line: int | None = None, column: int | None = None, value: str | None = None, text: str | None = None):
+    """A function that damages train.csv: set one cell, or replace the whole text."""
+
+    def apply(path: Path) -> None:
+        if text is not None:
+            path.write_text(text)
+            return
+        lines = path.read_text().splitlines()
+        cells = lines[line - 1].split(",")
+        cells[column] = value
+        lines[line - 1] = ",".join(cells)
+        path.write_text("\n".join(lines) + "\n")
+
+    return apply
+
+
+def insert_blank_line(path: Path) -> None:
+    lines = path.read_text().splitlines()
+    path.write_text("\n".join([*lines[:3], "", *lines[3:]]) + "\n")
+
+
+def add_cell(path: Path) -> None:
+    lines = path.read_text().splitlines()
+    lines[4] += ",0"
+    path.write_text("\n".join(lines) + "\n")
+
+
+BAD_TRAIN = {
+    "missing": (lambda p: p.unlink(), "train.csv: file not found — run `make download`"),
+    "empty": (corrupt(text=""), "train.csv: empty file"),
+    "header only": (lambda p: p.write_text(p.read_text().splitlines()[0] + "\n"), "train.csv: no data rows"),
+    "test header": (
+        lambda p: p.write_text(",".join(f"pixel{i}" for i in range(784)) + "\n1\n"),
+        "train.csv: header has 784 columns, expected 785",
+    ),
+    "renamed column": (corrupt(line=1, column=3, value="pxl2"), "header column 4 is 'pxl2', expected 'pixel2'"),
+    "extra cell": (add_cell, "train.csv: line 5 has 786 columns, expected 785"),
+    "text cell": (corrupt(line=3, column=6, value="abc"), "line 3, column pixel5: 'abc' is not a number"),
+    "empty cell": (corrupt(line=3, column=6, value=""), "line 3, column pixel5: missing value"),
+    "nan cell": (corrupt(line=3, column=6, value="NaN"), "line 3, column pixel5: missing value"),
+    "blank line": (insert_blank_line, "line 4, blank line"),
+    "pixel 300": (
+        corrupt(line=6, column=101, value="300"),
+        "line 6, column pixel100: pixel value 300 is not an integer",
+    ),
+    "pixel -1": (corrupt(line=2, column=1, value="-1"), "line 2, column pixel0: pixel value -1 is not an integer"),
+    "label 12": (corrupt(line=7, column=0, value="12"), "line 7, column label: label 12 is not a digit 0–9"),
+    "label -3": (corrupt(line=2, column=0, value="-3"), "line 2, column label: label -3 is not a digit"),
+}
+
+
+@pytest.mark.parametrize("case", BAD_TRAIN)
+def test_bad_train_csv_is_one_line_exit_1_and_nothing_written(runner, in_tmp, blob_dir, case):
+    damage, message = BAD_TRAIN[case]
+    (in_tmp / "submissions").mkdir()
+    (in_tmp / "submissions" / "earlier.csv").write_text("ImageId,Label\n1,1\n")
+    before = tree(in_tmp / "submissions")
+    damage(blob_dir / "train.csv")
+    result = runner.invoke(app, train_args(blob_dir))
+    assert result.exit_code == 1
+    err = result.stderr.strip()
+    assert err.count("\n") == 0 and err.startswith("error: ") and message in err, err
+    assert "Traceback" not in result.output
+    assert tree(in_tmp / "submissions") == before
+    assert not (in_tmp / "runs").exists()
+    assert not (blob_dir / "train.csv.cache.npz").exists()
+
+
+def test_bad_test_csv_is_reported_too(runner, in_tmp, blob_dir):
+    corrupt(line=4, column=2, value="256")(blob_dir / "test.csv")
+    result = runner.invoke(app, train_args(blob_dir))
+    assert result.exit_code == 1
+    assert "test.csv: line 4, column pixel2: pixel value 256 is not an integer in 0–255" in result.stderr
+    assert not (in_tmp / "runs").exists() and not (in_tmp / "submissions").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--preset", "resnet"], "--preset 'resnet': unknown preset"),
+        (["--lr", "0"], "--lr 0.0: the learning rate must be > 0"),
+        (["--hidden", "12,x"], "--hidden '12,x': give layer sizes separated by commas"),
+        (["--dev-size", "5000"], "--dev-size 5000.0: gives 5000 dev rows out of 300"),
+        (["--batch-size", "-4"], "--batch-size -4: use a positive size, or 0 for full batch"),
+    ],
+)
+def test_bad_options_are_one_line_errors(runner, in_tmp, blob_dir, args, message):
+    result = runner.invoke(app, train_args(blob_dir, *args))
+    assert result.exit_code == 1 and message in result.stderr and result.stderr.count("\n") == 1
+    assert not (in_tmp / "runs").exists()
+
+
+def test_predict_refuses_a_corrupt_model_without_touching_the_output(runner, in_tmp, blob_dir):
+    (in_tmp / "model.npz").write_bytes(b"PK\x03\x04 broken")
+    (in_tmp / "out.csv").write_text("keep me")
+    result = runner.invoke(app, ["predict", "model.npz", "--data-dir", str(blob_dir), "--out", "out.csv"])
+    assert result.exit_code == 1 and "model.npz: not a readable kaggle-digits model" in result.stderr
+    assert (in_tmp / "out.csv").read_text() == "keep me"
+
+
+def test_python_dash_m_runs_the_cli():
+    done = subprocess.run(
+        [sys.executable, "-m", "kaggle_digits", "--help"], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0
+    for command in ("train", "predict"):
+        assert command in done.stdout

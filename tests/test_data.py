@@ -1,0 +1,89 @@
+"""Reading Kaggle's CSVs: values, the .npz cache and its invalidation, the sample, the stratified split."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+from helpers import blob_digits, write_csv
+from kaggle_digits.data import load_test, load_train, parse_digits_csv, resolve_dev_count, sample_dir, split_dev
+from kaggle_digits.errors import KaggleDigitsError
+
+
+def test_train_and_test_files_parse_to_uint8_images_and_labels(blob_dir):
+    train, test = load_train(blob_dir), load_test(blob_dir)
+    assert train.images.shape == (300, 784) and train.images.dtype == np.uint8
+    assert test.images.shape == (50, 784) and test.labels is None
+    np.testing.assert_array_equal(train.labels, np.arange(300) % 10)
+    features = train.features(np.array([0, 1]))
+    assert features.dtype == np.float32 and 0 <= features.min() and features.max() == 1.0
+
+
+def test_cache_is_written_reused_and_invalidated_when_the_csv_changes(tmp_path):
+    rng = np.random.default_rng(0)
+    images, labels = blob_digits(20, rng)
+    csv = write_csv(tmp_path / "train.csv", images, labels)
+    first = load_train(tmp_path)
+    cache = tmp_path / "train.csv.cache.npz"
+    assert cache.is_file()
+    cache_mtime = cache.stat().st_mtime_ns
+    second = load_train(tmp_path)
+    assert cache.stat().st_mtime_ns == cache_mtime  # read, not rewritten
+    np.testing.assert_array_equal(first.images, second.images)
+    assert first.fingerprint == second.fingerprint
+
+    images[0, 0] = 123
+    write_csv(csv, images, (labels + 1) % 10)
+    os.utime(csv, ns=(cache_mtime + 10**9, cache_mtime + 10**9))
+    third = load_train(tmp_path)
+    assert third.images[0, 0] == 123 and third.labels[0] == (labels[0] + 1) % 10
+    assert third.fingerprint != first.fingerprint
+
+
+def test_a_corrupt_cache_is_ignored_and_replaced(tmp_path):
+    images, labels = blob_digits(10, np.random.default_rng(1))
+    write_csv(tmp_path / "train.csv", images, labels)
+    (tmp_path / "train.csv.cache.npz").write_bytes(b"not a zip")
+    np.testing.assert_array_equal(load_train(tmp_path).images, images)
+
+
+def test_bundled_sample_has_kaggle_shape():
+    folder = sample_dir()
+    train, test = load_train(folder), load_test(folder)
+    assert train.images.shape == (5000, 784) and test.images.shape == (1000, 784)
+    assert set(np.unique(train.labels)) == set(range(10))
+    assert (folder / "sample_submission.csv").read_text().startswith("ImageId,Label\n1,0\n")
+
+
+def test_parser_names_line_and_column(tmp_path):
+    images, labels = blob_digits(5, np.random.default_rng(2))
+    path = write_csv(tmp_path / "train.csv", images, labels)
+    lines = path.read_text().splitlines()
+    cells = lines[3].split(",")
+    cells[8] = "7.5"
+    lines[3] = ",".join(cells)
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(KaggleDigitsError, match=r"train.csv: line 4, column pixel7: pixel value 7.5 is not an integer"):
+        parse_digits_csv(path, labelled=True)
+
+
+def test_split_is_stratified_disjoint_and_seeded():
+    labels = np.repeat(np.arange(10), [100, 120, 80, 90, 110, 95, 105, 100, 100, 100])
+    train, dev = split_dev(labels, 0.1, np.random.default_rng(0))
+    assert len(dev) == 100 and len(train) == len(labels) - 100
+    assert not set(train) & set(dev)
+    counts = np.bincount(labels[dev], minlength=10)
+    expected = np.bincount(labels, minlength=10) * 0.1
+    assert np.abs(counts - expected).max() <= 1
+    again = split_dev(labels, 0.1, np.random.default_rng(0))
+    np.testing.assert_array_equal(dev, again[1])
+    np.testing.assert_array_equal(train, again[0])
+    assert len(split_dev(labels, 250, np.random.default_rng(1))[1]) == 250
+
+
+@pytest.mark.parametrize("bad", [0, -0.1, 1000, 1.5, 2000.0])
+def test_dev_size_out_of_range_is_refused_with_the_fix(bad):
+    with pytest.raises(KaggleDigitsError, match=r"--dev-size .*(fraction|rows)"):
+        resolve_dev_count(1000, bad)

@@ -1,0 +1,35 @@
+"""Softmax and cross-entropy stay finite and exact for extreme logits."""
+
+import numpy as np
+
+from kaggle_digits.losses import cross_entropy, log_softmax, softmax
+
+
+def test_softmax_rows_sum_to_one_and_preserve_order():
+    logits = np.array([[1.0, 2.0, 3.0], [0.0, 0.0, 0.0]])
+    p = softmax(logits)
+    np.testing.assert_allclose(p.sum(axis=1), 1.0)
+    np.testing.assert_allclose(p[1], 1 / 3)
+    assert list(np.argsort(p[0])) == [0, 1, 2]
+
+
+def test_huge_logits_do_not_overflow():
+    logits = np.array([[1e4, 0.0, -1e4], [-1e30, 1e30, 0.0]], dtype=np.float32)
+    loss, delta = cross_entropy(logits, np.array([0, 1]))
+    assert np.isfinite(loss) and np.isfinite(delta).all()
+    assert loss == 0.0
+    wrong, _ = cross_entropy(logits, np.array([2, 0]))
+    assert np.isfinite(wrong) and wrong > 1e3
+
+
+def test_cross_entropy_of_uniform_prediction_is_log_k():
+    loss, delta = cross_entropy(np.zeros((4, 10)), np.array([0, 3, 5, 9]))
+    np.testing.assert_allclose(loss, np.log(10))
+    np.testing.assert_allclose(delta.sum(axis=1), 0.0, atol=1e-12)
+
+
+def test_log_softmax_matches_naive_formula_in_safe_range():
+    rng = np.random.default_rng(0)
+    logits = rng.standard_normal((5, 10))
+    naive = np.log(np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True))
+    np.testing.assert_allclose(log_softmax(logits), naive, rtol=1e-12)

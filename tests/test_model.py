@@ -1,0 +1,71 @@
+"""Networks from configs, and model files that round-trip without pickle and refuse corruption."""
+
+import json
+
+import numpy as np
+import pytest
+
+from kaggle_digits.errors import KaggleDigitsError
+from kaggle_digits.model import architecture, build_network, load_model, save_model
+from kaggle_digits.presets import PRESETS, preset_config
+
+
+def test_tutorial_preset_is_the_seed_network():
+    config = PRESETS["tutorial"]
+    net = build_network(architecture(config), np.random.default_rng(0))
+    shapes = [p.shape for p, _ in net.parameter_pairs()]
+    assert shapes == [(784, 10), (10,), (10, 10), (10,)]
+    for p, _ in net.parameter_pairs():  # uniform [-0.5, 0.5) weights and biases, as in the seed
+        assert p.min() >= -0.5 and p.max() < 0.5
+    assert (config.optimizer, config.learning_rate, config.epochs, config.batch_size) == ("gd", 0.1, 500, 0)
+
+
+def test_mlp_architecture_follows_hidden_sizes_and_dropout():
+    spec = architecture(preset_config("mlp", hidden_sizes=(64, 32), dropout=0.3))
+    kinds = [layer["type"] for layer in spec["layers"]]
+    assert kinds == ["dense", "relu", "dropout", "dense", "relu", "dropout", "dense"]
+    assert spec["layers"][-1]["n_out"] == 10 and spec["layers"][3]["n_in"] == 64
+
+
+def test_save_and_load_round_trip_gives_identical_predictions(tmp_path):
+    config = preset_config("mlp", hidden_sizes=(32,))
+    net = build_network(architecture(config), np.random.default_rng(1))
+    X = np.random.default_rng(2).random((7, 784), dtype=np.float32)
+    save_model(tmp_path / "model.npz", net, config, {"dev_accuracy": 0.5})
+    loaded, loaded_config, meta = load_model(tmp_path / "model.npz")
+    np.testing.assert_array_equal(loaded.predict_proba(X), net.predict_proba(X))
+    assert loaded_config == config and meta == {"dev_accuracy": 0.5}
+    with np.load(tmp_path / "model.npz", allow_pickle=False) as stored:  # plain arrays and a JSON header only
+        header = json.loads(str(stored["header"]))
+        assert header["architecture"]["layers"][0] == {"type": "dense", "n_in": 784, "n_out": 32, "init": "he"}
+        assert all(stored[k].dtype != object for k in stored.files)
+
+
+@pytest.mark.parametrize("content", [b"", b"garbage", b"PK\x03\x04truncated"])
+def test_corrupt_model_files_are_one_line_errors(tmp_path, content):
+    path = tmp_path / "model.npz"
+    path.write_bytes(content)
+    with pytest.raises(KaggleDigitsError, match="not a readable kaggle-digits model"):
+        load_model(path)
+
+
+def test_missing_model_file(tmp_path):
+    with pytest.raises(KaggleDigitsError, match="model file not found"):
+        load_model(tmp_path / "nope.npz")
+
+
+def test_predict_proba_is_batched_and_normalised():
+    net = build_network(architecture(preset_config("mlp", hidden_sizes=(16,))), np.random.default_rng(0))
+    X = np.random.default_rng(1).random((10, 784), dtype=np.float32)
+    full = net.predict_proba(X)
+    np.testing.assert_allclose(full.sum(axis=1), 1.0, rtol=1e-5)
+    np.testing.assert_allclose(net.predict_proba(X, batch_size=3), full, rtol=1e-5, atol=1e-7)
+
+
+def test_bad_overrides_name_the_value_and_the_fix():
+    with pytest.raises(KaggleDigitsError, match=r"--lr -1.0: the learning rate must be > 0"):
+        preset_config("mlp", learning_rate=-1.0)
+    with pytest.raises(KaggleDigitsError, match=r"--preset 'cnnn': unknown preset; choose one of tutorial, mlp"):
+        preset_config("cnnn")
+    with pytest.raises(KaggleDigitsError, match=r"--dropout 1.0"):
+        preset_config("mlp", dropout=1.0)

@@ -1,0 +1,91 @@
+"""The training loop: loss falls, accuracy clears a bar, runs are reproducible, best weights and Ctrl-C kept."""
+
+import numpy as np
+import pytest
+
+from helpers import blob_digits
+from kaggle_digits.data import load_train, sample_dir
+from kaggle_digits.errors import KaggleDigitsError
+from kaggle_digits.model import architecture, build_network
+from kaggle_digits.presets import preset_config
+from kaggle_digits.train import evaluate, fit
+
+
+def blob_split(n_train=400, n_dev=100):
+    rng = np.random.default_rng(0)
+    images, labels = blob_digits(n_train + n_dev, rng)
+    X = images.astype(np.float32) / 255
+    return X[:n_train], labels[:n_train], X[n_train:], labels[n_train:]
+
+
+def train_blobs(seed=0, **overrides):
+    config = preset_config("mlp", hidden_sizes=(32,), epochs=5, batch_size=32, augment=False, seed=seed).replace(
+        **overrides
+    )
+    net = build_network(architecture(config), np.random.default_rng(seed))
+    result = fit(net, *blob_split(), config, np.random.default_rng(seed + 1))
+    return net, result
+
+
+def test_loss_falls_and_dev_accuracy_clears_the_bar():
+    net, result = train_blobs(epochs=10)
+    losses = [r.loss for r in result.history]
+    assert losses[-1] < losses[0] / 5
+    assert result.best_dev_accuracy >= 0.95
+    assert evaluate(net, *blob_split()[2:])[1] == result.best_dev_accuracy  # the network holds the best weights
+
+
+def test_same_seed_gives_bit_identical_weights_and_another_seed_does_not():
+    a, _ = train_blobs(seed=3, dropout=0.2)
+    b, _ = train_blobs(seed=3, dropout=0.2)
+    c, _ = train_blobs(seed=4, dropout=0.2)
+    for (pa, _), (pb, _), (pc, _) in zip(a.parameter_pairs(), b.parameter_pairs(), c.parameter_pairs(), strict=True):
+        np.testing.assert_array_equal(pa, pb)
+    assert not np.array_equal(a.parameter_pairs()[0][0], c.parameter_pairs()[0][0])
+
+
+def test_tutorial_full_batch_gradient_descent_learns_and_evaluates_every_10_iterations():
+    config = preset_config("tutorial", epochs=60)
+    net = build_network(architecture(config), np.random.default_rng(0))
+    result = fit(net, *blob_split(), config, np.random.default_rng(1))
+    assert [r.epoch for r in result.history] == [10, 20, 30, 40, 50, 60]
+    assert result.history[-1].loss < result.history[0].loss
+
+
+def test_ctrl_c_stops_cleanly_and_keeps_the_best_weights():
+    def interrupt(event):
+        if event.step == 40:
+            raise KeyboardInterrupt
+
+    config = preset_config("mlp", hidden_sizes=(32,), epochs=50, batch_size=32, augment=False)
+    net = build_network(architecture(config), np.random.default_rng(0))
+    result = fit(net, *blob_split(), config, np.random.default_rng(1), callback=interrupt)
+    assert result.interrupted and result.best_epoch <= 4
+    assert net.all_finite() and result.best_dev_accuracy == evaluate(net, *blob_split()[2:])[1]
+
+
+def test_divergence_is_reported_with_the_fix():
+    config = preset_config("tutorial", epochs=20, learning_rate=1e30)
+    net = build_network(architecture(config), np.random.default_rng(0))
+    with pytest.raises(KaggleDigitsError, match=r"diverged .* lower --lr"):
+        fit(net, *blob_split(), config, np.random.default_rng(1))
+
+
+def test_progress_events_cover_every_step_and_each_evaluation():
+    events = []
+    config = preset_config("mlp", hidden_sizes=(16,), epochs=2, batch_size=100, augment=False)
+    net = build_network(architecture(config), np.random.default_rng(0))
+    fit(net, *blob_split(), config, np.random.default_rng(1), callback=events.append)
+    steps = [e.step for e in events if e.record is None]
+    assert steps == list(range(1, 9)) and events[-1].total_steps == 8
+    assert [e.record.epoch for e in events if e.record is not None] == [1, 2]
+    assert all(e.samples_per_s > 0 for e in events)
+
+
+def test_mlp_preset_reaches_090_on_the_bundled_sample():
+    train = load_train(sample_dir())
+    X, y = train.features(), train.labels
+    config = preset_config("mlp", epochs=8)
+    net = build_network(architecture(config), np.random.default_rng(0))
+    result = fit(net, X[:4500], y[:4500], X[4500:], y[4500:], config, np.random.default_rng(1))
+    assert result.best_dev_accuracy >= 0.90
