@@ -10,9 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from helpers import tree
 from kaggle_digits.cli import app
 from kaggle_digits.submission import read_submission
+
+from helpers import tree
 
 
 def train_args(data_dir: Path, *extra: str) -> list[str]:

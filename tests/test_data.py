@@ -7,9 +7,10 @@ import os
 import numpy as np
 import pytest
 
-from helpers import blob_digits, write_csv
 from kaggle_digits.data import load_test, load_train, parse_digits_csv, resolve_dev_count, sample_dir, split_dev
 from kaggle_digits.errors import KaggleDigitsError
+
+from helpers import blob_digits, write_csv
 
 
 def test_train_and_test_files_parse_to_uint8_images_and_labels(blob_dir):
@@ -18,7 +19,7 @@ def test_train_and_test_files_parse_to_uint8_images_and_labels(blob_dir):
     assert test.images.shape == (50, 784) and test.labels is None
     np.testing.assert_array_equal(train.labels, np.arange(300) % 10)
     features = train.features(np.array([0, 1]))
-    assert features.dtype == np.float32 and 0 <= features.min() and features.max() == 1.0
+    assert features.dtype == np.float32 and features.min() >= 0 and features.max() == 1.0
 
 
 def test_cache_is_written_reused_and_invalidated_when_the_csv_changes(tmp_path):
