@@ -48,19 +48,28 @@ class Adam(Optimizer):
         self.beta1, self.beta2, self.eps = beta1, beta2, eps
         self.m = [np.zeros_like(p) for p, _ in pairs]
         self.v = [np.zeros_like(p) for p, _ in pairs]
+        self.scratch = [np.empty_like(p) for p, _ in pairs]
         self.t = 0
 
     def step(self, lr):
         self.t += 1
         step_size = lr * math.sqrt(1 - self.beta2**self.t) / (1 - self.beta1**self.t)
-        for (p, g), m, v in zip(self.pairs, self.m, self.v, strict=True):
-            m *= self.beta1
-            m += (1 - self.beta1) * g
-            v *= self.beta2
-            v += (1 - self.beta2) * (g * g)
+        for (p, g), m, v, tmp in zip(self.pairs, self.m, self.v, self.scratch, strict=True):
+            kind = p.dtype.type
+            np.multiply(g, kind(1 - self.beta1), out=tmp)
+            m *= kind(self.beta1)
+            m += tmp  # m = b1 m + (1 - b1) g
+            np.multiply(g, g, out=tmp)
+            tmp *= kind(1 - self.beta2)
+            v *= kind(self.beta2)
+            v += tmp  # v = b2 v + (1 - b2) g^2
             if self.weight_decay and p.ndim > 1:
-                p *= p.dtype.type(1 - lr * self.weight_decay)
-            p -= p.dtype.type(step_size) * m / (np.sqrt(v) + p.dtype.type(self.eps))
+                p *= kind(1 - lr * self.weight_decay)
+            np.sqrt(v, out=tmp)
+            tmp += kind(self.eps)
+            np.divide(m, tmp, out=tmp)
+            tmp *= kind(step_size)
+            p -= tmp  # p -= step * m / (sqrt(v) + eps), in place without temporaries
 
 
 def make_optimizer(name: str, pairs, momentum: float = 0.9, weight_decay: float = 0.0) -> Optimizer:
