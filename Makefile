@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 ARGS   ?=
 
-.PHONY: demo train test lint format bench clean
+.PHONY: demo train download submit test lint format bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,6 +18,12 @@ demo: $(STAMP)  ## train the mlp preset on the bundled sample (offline) and writ
 
 train: $(STAMP)  ## train on data/ (make train ARGS="--preset tutorial")
 	$(BIN)/kaggle-digits train $(ARGS)
+
+download: $(STAMP)  ## competition files into data/ through the official Kaggle client (needs credentials)
+	$(BIN)/kaggle-digits download $(ARGS)
+
+submit: $(STAMP)  ## upload the newest CSV in submissions/ (make submit ARGS='-m "note" --wait')
+	$(BIN)/kaggle-digits submit $(ARGS)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(ARGS)

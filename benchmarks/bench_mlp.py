@@ -111,15 +111,31 @@ def main() -> None:
             except ImportError:
                 print("torch: not installed (pip install torch==2.13.0) — skipped")
                 continue
-        cmd = [sys.executable, __file__, "--worker", side, "--data-dir", args.data_dir, "--hidden",
-               ",".join(map(str, args.hidden)), "--batch-size", str(args.batch_size), "--dropout", str(args.dropout),
-               "--epochs", str(args.epochs)]
+        cmd = [
+            sys.executable,
+            __file__,
+            "--worker",
+            side,
+            "--data-dir",
+            args.data_dir,
+            "--hidden",
+            ",".join(map(str, args.hidden)),
+            "--batch-size",
+            str(args.batch_size),
+            "--dropout",
+            str(args.dropout),
+            "--epochs",
+            str(args.epochs),
+        ]
         out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1]
         results[side] = r = json.loads(out)
-        print(f"{side:>6}: {r['s_per_epoch']:.3f} s/epoch  {r['samples_per_s']:>9,.0f} samples/s  "
-              f"peak RSS {r['peak_rss_mib']:,.0f} MiB")
+        print(
+            f"{side:>6}: {r['s_per_epoch']:.3f} s/epoch  {r['samples_per_s']:>9,.0f} samples/s  "
+            f"peak RSS {r['peak_rss_mib']:,.0f} MiB"
+        )
     if len(results) == 2:
-        print(f" ratio NumPy/PyTorch (time per epoch): {results['numpy']['s_per_epoch'] / results['torch']['s_per_epoch']:.2f}")
+        ratio = results["numpy"]["s_per_epoch"] / results["torch"]["s_per_epoch"]
+        print(f" ratio NumPy/PyTorch (time per epoch): {ratio:.2f}")
 
 
 if __name__ == "__main__":

@@ -11,8 +11,17 @@ from rich.console import Console
 
 from . import data as data_module
 from .allocator import keep_large_allocations
-from .display import TrainingProgress, summary_table
+from .competition import (
+    download_data,
+    limits_or_none,
+    newest_submission,
+    submissions_with_runs,
+    validate_for_upload,
+    wait_for_score,
+)
+from .display import TrainingProgress, submissions_table, summary_table
 from .errors import KaggleDigitsError
+from .kaggle_api import COMPETITION, KaggleClient
 from .presets import PRESETS, preset_config
 from .runs import resolve_run
 from .workflow import predict_run, train_run
@@ -118,6 +127,62 @@ def predict(
     out = out or Path("submissions") / f"{run_dir.name}-predict.csv"
     path, labels = predict_run(run_dir / "model.npz", data_module.sample_dir() if sample else data_dir, out)
     console.print(f"Wrote {len(labels):,} predictions to [bold]{path}[/]")
+
+
+Competition = Annotated[str, typer.Option(help="Kaggle competition slug.")]
+
+
+@app.command()
+@user_errors
+def download(
+    competition: Competition = COMPETITION,
+    data_dir: DataDir = Path("data"),
+    force: Annotated[bool, typer.Option("--force", help="Download again even if valid files are present.")] = False,
+) -> None:
+    """Download the competition files with the official Kaggle client, check them, extract atomically."""
+    outcome = download_data(KaggleClient(competition), data_dir, force)
+    counts = ", ".join(f"{name} {n:,} rows" for name, n in outcome.rows.items())
+    if outcome.downloaded:
+        console.print(f"Downloaded {competition} into [bold]{data_dir}[/]: {counts}")
+    else:
+        console.print(f"{data_dir} already holds valid competition files ({counts}); nothing to do (--force to redo)")
+
+
+@app.command()
+@user_errors
+def submit(
+    file: Annotated[Path | None, typer.Argument(help="Submission CSV (default: newest in submissions/).")] = None,
+    message: Annotated[str, typer.Option("-m", "--message", help="Description shown on Kaggle.")] = "",
+    wait: Annotated[bool, typer.Option("--wait", help="Wait until Kaggle has scored it.")] = False,
+    timeout: Annotated[float, typer.Option(help="Seconds --wait waits at most.")] = 600.0,
+    poll: Annotated[float, typer.Option(help="Seconds between checks while waiting.")] = 5.0,
+    competition: Competition = COMPETITION,
+    data_dir: DataDir = Path("data"),
+    submissions_dir: Annotated[Path, typer.Option(help="Where to look for the newest CSV.")] = Path("submissions"),
+) -> None:
+    """Check a submission CSV, upload it to Kaggle, and optionally wait for its public score."""
+    path = file or newest_submission(submissions_dir)
+    rows = validate_for_upload(path, data_dir)
+    client = KaggleClient(competition)
+    ref, reply = client.submit(path, message or f"kaggle-digits {path.name}")
+    console.print(f"Submitted [bold]{path}[/] ({rows:,} rows) as #{ref}: {reply}")
+    if limits := limits_or_none(client):
+        console.print(f"Submissions today: {limits.used_today}; Kaggle accepts {limits.allowed_now} more now.")
+    if wait:
+        scored = wait_for_score(client, ref, timeout, poll)
+        console.print(f"Public score of #{ref}: [bold green]{scored.public_score}[/]")
+
+
+@app.command()
+@user_errors
+def submissions(
+    limit: Annotated[int, typer.Option(help="How many recent submissions to show.")] = 20,
+    competition: Competition = COMPETITION,
+    runs_dir: RunsDir = Path("runs"),
+) -> None:
+    """Your recent Kaggle submissions, beside the local run (preset, dev accuracy) that wrote each file."""
+    rows = submissions_with_runs(KaggleClient(competition), runs_dir, limit)
+    console.print(submissions_table(rows, competition))
 
 
 def main() -> None:

@@ -14,6 +14,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from .competition import SubmissionRow
 from .presets import TrainConfig
 from .train import TrainEvent
 from .workflow import TrainOutcome
@@ -96,4 +97,26 @@ def summary_table(outcome: TrainOutcome) -> Table:
     )
     table.add_row("model", str(outcome.model_path))
     table.add_row("submission", str(outcome.submission_path))
+    return table
+
+
+def submissions_table(rows: list[SubmissionRow], competition: str) -> Table:
+    """Remote submissions with their local run: leaderboard score beside dev accuracy."""
+    table = Table(title=f"Submissions to {competition}", title_justify="left")
+    for column in ("date", "file", "message", "status", "public score", "preset", "dev accuracy"):
+        table.add_column(column, justify="right" if column in ("public score", "dev accuracy") else "left")
+    colours = {"COMPLETE": "green", "PENDING": "yellow", "ERROR": "red"}
+    for row in rows:
+        r = row.remote
+        table.add_row(
+            r.date.strftime("%Y-%m-%d %H:%M") if r.date else "",
+            r.file_name,
+            r.description,
+            f"[{colours.get(r.status, 'white')}]{r.status.lower()}[/]",
+            r.public_score or (r.error if r.status == "ERROR" else ""),
+            row.preset or "",
+            f"{row.dev_accuracy:.4f}" if row.dev_accuracy is not None else "",
+        )
+    if not rows:
+        table.caption = "no submissions yet"
     return table

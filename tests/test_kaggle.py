@@ -1,0 +1,249 @@
+"""download, submit and submissions through the real `kaggle` client, against the stand-in server in
+kaggle_server.py. Every command runs as a subprocess of the installed `kaggle-digits` with its own HOME."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import resource
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from kaggle_server import KEY, TOKEN, USERNAME, KaggleServer
+
+from helpers import tree
+
+CLI = str(Path(sys.executable).with_name("kaggle-digits"))
+SECRETS = (KEY, TOKEN, base64.b64encode(f"{USERNAME}:{KEY}".encode()).decode())
+
+
+class Sandbox:
+    """A working folder, a HOME and an environment that point the official client at the test server."""
+
+    def __init__(self, root: Path, server: KaggleServer):
+        self.server = server
+        self.work = root / "work"
+        self.home = root / "home"
+        self.work.mkdir()
+        self.home.mkdir()
+        self.env = {
+            "PATH": os.environ.get("PATH", ""),
+            "HOME": str(self.home),
+            "XDG_CACHE_HOME": str(root / "cache"),
+            "KAGGLE_API_ENVIRONMENT": "LOCALHOST",
+            "HTTP_PROXY": server.proxy,
+            "http_proxy": server.proxy,
+            "NO_PROXY": "",
+            "no_proxy": "",
+            "COLUMNS": "160",
+            "KAGGLE_USERNAME": USERNAME,
+            "KAGGLE_KEY": KEY,
+        }
+
+    def run(self, *args: str, limit_file_bytes: int | None = None) -> subprocess.CompletedProcess:
+        def limit() -> None:
+            if limit_file_bytes is not None:
+                resource.setrlimit(resource.RLIMIT_FSIZE, (limit_file_bytes, limit_file_bytes))
+
+        done = subprocess.run(
+            [CLI, *args], cwd=self.work, env=self.env, capture_output=True, text=True, timeout=240, preexec_fn=limit
+        )
+        for secret in SECRETS:
+            assert secret not in done.stdout + done.stderr, "a credential was printed"
+        return done
+
+    def fails_with(self, message: str, *args: str, **kwargs) -> subprocess.CompletedProcess:
+        done = self.run(*args, **kwargs)
+        assert done.returncode == 1, done.stdout + done.stderr
+        last = done.stderr.strip().splitlines()[-1]  # download progress may precede it on stderr
+        assert last.startswith("error: ") and message in last, done.stderr
+        assert done.stderr.count("error: ") == 1
+        assert "Traceback" not in done.stdout + done.stderr
+        return done
+
+
+@pytest.fixture
+def sandbox(tmp_path):
+    with KaggleServer() as server:
+        yield Sandbox(tmp_path, server)
+
+
+def calls(sandbox: Sandbox) -> list[str]:
+    return list(sandbox.server.state.calls)
+
+
+def test_download_train_submit_wait_and_list_end_to_end(sandbox):
+    done = sandbox.run("download")
+    assert done.returncode == 0, done.stderr
+    data = sandbox.work / "data"
+    assert sorted(p.name for p in data.iterdir()) == ["sample_submission.csv", "test.csv", "train.csv"]
+    assert "train.csv 5,000 rows, test.csv 1,000 rows" in done.stdout
+    assert [p.name for p in sandbox.work.iterdir()] == ["data"]  # no staging folder left behind
+
+    done = sandbox.run("train", "--preset", "mlp")
+    assert done.returncode == 0, done.stderr
+    (submission,) = (sandbox.work / "submissions").iterdir()
+    run_dir = sandbox.work / "runs" / submission.stem
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+
+    done = sandbox.run("submit", "-m", "first try", "--wait", "--poll", "0.2", "--timeout", "30")
+    assert done.returncode == 0, done.stderr
+    predicted = np.loadtxt(submission, delimiter=",", skiprows=1, dtype=np.int64)[:, 1]
+    accuracy = (predicted == sandbox.server.state.labels).mean()
+    assert accuracy > 0.85  # a held-back set: the dev accuracy predicted this within a few points
+    assert abs(accuracy - metrics["dev_accuracy"]) < 0.05
+    assert f"Public score of #1000: {accuracy:.5f}" in done.stdout
+    assert "Successfully submitted to Digit Recognizer" in done.stdout
+    assert "Submissions today: 1; Kaggle accepts 4 more now." in done.stdout
+    assert sandbox.server.state.uploads["blob-1"] == (submission.name, submission.read_bytes())
+
+    done = sandbox.run("submissions")
+    assert done.returncode == 0, done.stderr
+    row = next(line for line in done.stdout.splitlines() if submission.name in line)
+    for cell in ("first try", "complete", f"{accuracy:.5f}", "mlp", f"{metrics['dev_accuracy']:.4f}"):
+        assert cell in row, row
+
+
+def test_download_is_idempotent_and_force_downloads_again(sandbox):
+    assert sandbox.run("download").returncode == 0
+    before = calls(sandbox)
+    done = sandbox.run("download")
+    assert done.returncode == 0 and "already holds valid competition files" in done.stdout
+    assert calls(sandbox) == before  # nothing was asked of the server
+    assert sandbox.run("download", "--force").returncode == 0
+    assert calls(sandbox)[len(before) :] == ["DownloadDataFiles", "GET /storage/digit-recognizer.zip"]
+
+
+def test_credentials_from_kaggle_json_and_from_an_access_token(sandbox):
+    del sandbox.env["KAGGLE_USERNAME"], sandbox.env["KAGGLE_KEY"]
+    config = sandbox.home / ".kaggle"
+    config.mkdir()
+    (config / "kaggle.json").write_text(json.dumps({"username": USERNAME, "key": KEY}))
+    (config / "kaggle.json").chmod(0o600)
+    assert sandbox.run("download").returncode == 0
+    (config / "kaggle.json").unlink()
+    sandbox.env["KAGGLE_API_TOKEN"] = TOKEN
+    sandbox.env["VERBOSE"] = "1"  # the client's own verbose mode would dump the Authorization header
+    assert sandbox.run("download", "--force").returncode == 0
+    assert sandbox.server.state.auth_headers[-1] == f"Bearer {TOKEN}"
+
+
+def test_no_credentials_says_where_to_put_them_and_calls_nothing(sandbox):
+    del sandbox.env["KAGGLE_USERNAME"], sandbox.env["KAGGLE_KEY"]
+    sandbox.fails_with("no Kaggle credentials found: create an API token", "download")
+    done = sandbox.fails_with("chmod 600", "submissions")
+    assert "kaggle.json" in done.stderr and calls(sandbox) == []
+    assert not (sandbox.work / "data").exists()
+
+
+def test_rejected_key_is_a_401_message(sandbox):
+    sandbox.env["KAGGLE_KEY"] = "wrong-key"
+    sandbox.fails_with("Kaggle rejected the credentials (401); create a new API token", "download")
+    assert not (sandbox.work / "data").exists()
+
+
+def test_rules_not_accepted_is_a_403_message_and_data_is_untouched(sandbox):
+    data = sandbox.work / "data"
+    data.mkdir()
+    (data / "notes.txt").write_text("mine")
+    sandbox.server.state.fail["DownloadDataFiles"] = 403
+    sandbox.fails_with(
+        "accept the competition rules at https://www.kaggle.com/competitions/digit-recognizer/rules", "download"
+    )
+    assert tree(data) == {"notes.txt": b"mine"}
+    assert [p.name for p in sandbox.work.iterdir()] == ["data"]
+
+
+def test_unknown_competition_is_a_404_message(sandbox):
+    sandbox.fails_with("unknown competition 'digit-recogniser' (404)", "download", "--competition", "digit-recogniser")
+
+
+def test_server_error_is_reported_with_its_status(sandbox):
+    sandbox.server.state.fail["ListSubmissions"] = 500
+    sandbox.fails_with("list submissions: Kaggle answered 500: Injected failure for ListSubmissions", "submissions")
+
+
+def test_no_network_is_reported(sandbox):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    sandbox.env["HTTP_PROXY"] = sandbox.env["http_proxy"] = closed
+    sandbox.fails_with("cannot reach Kaggle (ProxyError); check your network connection", "download")
+    assert not (sandbox.work / "data").exists()
+
+
+def test_truncated_zip_is_refused_and_removed(sandbox):
+    sandbox.server.state.truncate_zip = True
+    sandbox.fails_with("digit-recognizer.zip: not a valid zip archive", "download")
+    assert not (sandbox.work / "data").exists()
+    assert list(sandbox.work.iterdir()) == []
+
+
+def test_disk_full_while_extracting_is_reported_and_data_is_untouched(sandbox):
+    data = sandbox.work / "data"
+    data.mkdir()
+    (data / "train.csv").write_text("old")
+    sandbox.fails_with(
+        "data: cannot write the competition files (File too large)", "download", limit_file_bytes=4 * 1024 * 1024
+    )
+    assert tree(data) == {"train.csv": b"old"}
+    assert [p.name for p in sandbox.work.iterdir()] == ["data"]
+
+
+def test_unwritable_data_dir_is_reported(sandbox):
+    (sandbox.work / "blocker").write_text("a file, not a folder")
+    sandbox.fails_with("blocker/data: cannot write here", "download", "--data-dir", "blocker/data")
+    assert calls(sandbox) == []
+
+
+def test_invalid_submission_is_refused_before_anything_is_sent(sandbox):
+    assert sandbox.run("download").returncode == 0
+    bad = sandbox.work / "bad.csv"
+    bad.write_text("ImageId,Label\n" + "".join(f"{i},3\n" for i in range(1, 1000)))  # one row short
+    before = calls(sandbox)
+    sandbox.fails_with("bad.csv: 999 rows, but test.csv has 1000 images", "submit", "bad.csv", "-m", "x")
+    bad.write_text("ImageId,Label\n1,3\n\n")
+    sandbox.fails_with("bad.csv: line 3 is blank", "submit", "bad.csv")
+    assert calls(sandbox) == before
+
+
+def test_failed_upload_is_refused_with_the_reason(sandbox):
+    assert sandbox.run("download").returncode == 0
+    good = sandbox.work / "good.csv"
+    good.write_text("ImageId,Label\n" + "".join(f"{i},1\n" for i in range(1, 1001)))
+    sandbox.server.state.fail_upload = True
+    sandbox.fails_with(
+        "submit: the upload of good.csv failed; Kaggle's reply: 'Could not submit to competition'", "submit", "good.csv"
+    )
+    assert sandbox.server.state.submissions == []
+
+
+def test_wait_gives_up_after_its_timeout_and_reports_scoring_errors(sandbox):
+    assert sandbox.run("download").returncode == 0
+    good = sandbox.work / "good.csv"
+    good.write_text("ImageId,Label\n" + "".join(f"{i},1\n" for i in range(1, 1001)))
+    sandbox.server.state.pending_polls = 10_000
+    sandbox.fails_with(
+        "not scored after 1 s; check later with `kaggle-digits submissions`",
+        "submit",
+        "good.csv",
+        "--wait",
+        "--timeout",
+        "1",
+        "--poll",
+        "0.3",
+    )
+    sandbox.server.state.pending_polls = 0
+    sandbox.server.state.labels = sandbox.server.state.labels[:10]  # the scorer now expects 10 rows
+    sandbox.fails_with(
+        "failed on Kaggle: Submission must have 10 rows", "submit", "good.csv", "--wait", "--poll", "0.1"
+    )
+
+
+def test_submit_without_file_and_without_submissions_says_what_to_do(sandbox):
+    sandbox.fails_with("submissions: no submission CSVs; run `kaggle-digits train` first", "submit")
