@@ -6,6 +6,7 @@ import functools
 from pathlib import Path
 from typing import Annotated
 
+import numpy as np
 import typer
 from rich.console import Console
 
@@ -19,11 +20,21 @@ from .competition import (
     validate_for_upload,
     wait_for_score,
 )
-from .display import TrainingProgress, submissions_table, summary_table
+from .display import (
+    TrainingProgress,
+    class_report_table,
+    confusions_table,
+    digit_text,
+    submissions_table,
+    summary_table,
+    top_probabilities,
+)
 from .errors import KaggleDigitsError
+from .evaluation import evaluate_run, misclassified_picture
 from .kaggle_api import COMPETITION, KaggleClient
+from .plots import show_png
 from .presets import PRESETS, preset_config
-from .runs import resolve_run
+from .runs import load_run, resolve_run
 from .workflow import predict_run, train_run
 
 app = typer.Typer(
@@ -183,6 +194,71 @@ def submissions(
     """Your recent Kaggle submissions, beside the local run (preset, dev accuracy) that wrote each file."""
     rows = submissions_with_runs(KaggleClient(competition), runs_dir, limit)
     console.print(submissions_table(rows, competition))
+
+
+RunArg = Annotated[Path | None, typer.Argument(help="A run folder (default: the newest under --runs-dir).")]
+
+
+@app.command()
+@user_errors
+def misclassified(
+    run: RunArg = None,
+    limit: Annotated[int, typer.Option(help="Most tiles in the grid.")] = 64,
+    true: Annotated[int | None, typer.Option("--true", help="Only images of this true digit.")] = None,
+    pred: Annotated[int | None, typer.Option("--pred", help="Only images predicted as this digit.")] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="PNG to write (default: in the run folder).")] = None,
+    show: Annotated[bool, typer.Option("--show", help="Open the picture in a window when a display exists.")] = False,
+    runs_dir: RunsDir = Path("runs"),
+) -> None:
+    """A PNG grid of the dev images the model gets wrong, most confident mistakes first."""
+    outcome = misclassified_picture(load_run(resolve_run(run, runs_dir)), limit, true, pred, out)
+    console.print(confusions_table(outcome.confusions))
+    console.print(f"{outcome.total_wrong} of {outcome.dev_size:,} dev images misclassified; {outcome.matching} match.")
+    if not outcome.shown:
+        console.print("Nothing to draw: no misclassified image matches.")
+        return
+    console.print(f"Wrote {outcome.shown} tiles to [bold]{outcome.path}[/]")
+    if show and not show_png(outcome.path):
+        console.print("No display found; open the PNG above instead.")
+
+
+@app.command()
+@user_errors
+def evaluate(run: RunArg = None, runs_dir: RunsDir = Path("runs")) -> None:
+    """Per-class precision/recall/F1 on the dev split; confusion.png and curves.png beside the model."""
+    loaded = load_run(resolve_run(run, runs_dir))
+    outcome = evaluate_run(loaded)
+    console.print(class_report_table(outcome.report, outcome.accuracy, f"{loaded.path.name} on its dev split"))
+    for path in (outcome.confusion_path, outcome.curves_path, outcome.json_path):
+        if path is not None:
+            console.print(f"Wrote [bold]{path}[/]")
+
+
+@app.command()
+@user_errors
+def show(
+    image_id: Annotated[int, typer.Argument(metavar="ID", help="ImageId in test.csv, or 1-based row of train.csv.")],
+    train: Annotated[bool, typer.Option("--train/--test", help="Read train.csv instead of test.csv.")] = False,
+    run: Annotated[Path | None, typer.Option(help="Run whose model predicts (default: the newest).")] = None,
+    data_dir: DataDir = Path("data"),
+    sample: Annotated[bool, typer.Option("--sample", help="Read the bundled sample.")] = False,
+    runs_dir: RunsDir = Path("runs"),
+) -> None:
+    """Draw one digit in the terminal with the model's top-3 probabilities."""
+    folder = data_module.sample_dir() if sample else data_dir
+    digits = data_module.load_train(folder) if train else data_module.load_test(folder)
+    if not 1 <= image_id <= len(digits):
+        raise KaggleDigitsError(f"ID {image_id}: {digits.path} has images 1..{len(digits)}")
+    image = digits.images[image_id - 1]
+    label = f", label {digits.labels[image_id - 1]}" if digits.labels is not None else ""
+    console.print(f"{digits.path} #{image_id}{label}")
+    console.print(digit_text(image, colour=console.color_system is not None), end="")
+    if run is None and not any(runs_dir.glob("*/model.npz")):
+        console.print("No trained run to predict with; `kaggle-digits train` makes one.")
+        return
+    loaded = load_run(resolve_run(run, runs_dir))
+    console.print(f"model: {loaded.path.name}")
+    console.print(top_probabilities(loaded.network.predict_proba(digits.features(np.array([image_id - 1])))[0]))
 
 
 def main() -> None:

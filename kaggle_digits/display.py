@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -13,11 +14,14 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 from rich.table import Table
+from rich.text import Text
 
 from .competition import SubmissionRow
+from .data import IMAGE_SIDE
+from .evaluation import ClassReport
 from .presets import TrainConfig
 from .train import TrainEvent
-from .workflow import TrainOutcome
+from .workflow import TrainOutcome, curve_unit
 
 
 class TrainingProgress:
@@ -42,8 +46,7 @@ class TrainingProgress:
 
     def __enter__(self) -> TrainingProgress:
         self.progress.__enter__()
-        unit = "iteration" if self.config.batch_size == 0 else "epoch"
-        self.unit = unit
+        self.unit = unit = curve_unit(self.config)
         self.task = self.progress.add_task(
             f"{unit} 1/{self.config.epochs}", total=None, loss=float("nan"), dev="–", speed=0.0
         )
@@ -119,4 +122,59 @@ def submissions_table(rows: list[SubmissionRow], competition: str) -> Table:
         )
     if not rows:
         table.caption = "no submissions yet"
+    return table
+
+
+SHADES = " ░▒▓█"
+
+
+def digit_text(image: np.ndarray, colour: bool = True) -> Text:
+    """A 28x28 uint8 digit as 14 lines: half blocks in true colour, or shade characters on a plain terminal."""
+    grid = image.reshape(IMAGE_SIDE, IMAGE_SIDE)
+    text = Text()
+    if not colour:
+        pairs = (grid[0::2].astype(np.int64) + grid[1::2]) // 2  # (14, 28) mean of each vertical pair
+        for row in pairs:
+            text.append("".join(SHADES[v * (len(SHADES) - 1) // 255] for v in row) + "\n")
+        return text
+    for r in range(0, IMAGE_SIDE, 2):
+        for upper, lower in zip(grid[r], grid[r + 1], strict=True):
+            top, bottom = 255 - int(upper), 255 - int(lower)  # ink dark on a light card
+            text.append("▀", style=f"rgb({top},{top},{top}) on rgb({bottom},{bottom},{bottom})")
+        text.append("\n")
+    return text
+
+
+def top_probabilities(proba: np.ndarray, k: int = 3) -> Table:
+    """The k most likely digits with their probabilities as bars."""
+    table = Table(show_header=True, box=None)
+    table.add_column("digit", justify="right")
+    table.add_column("probability", justify="right")
+    table.add_column("")
+    for d in np.argsort(-proba)[:k]:
+        table.add_row(str(d), f"{proba[d]:.2%}", "█" * max(1, round(proba[d] * 30)))
+    return table
+
+
+def confusions_table(confusions: list[tuple[int, int, int]]) -> Table:
+    table = Table(title="Most frequent confusions (dev)", title_justify="left")
+    table.add_column("true → predicted")
+    table.add_column("count", justify="right")
+    for t, p, n in confusions:
+        table.add_row(f"{t} → {p}", str(n))
+    return table
+
+
+def class_report_table(report: ClassReport, accuracy: float, title: str) -> Table:
+    table = Table(title=title, title_justify="left", caption=f"dev accuracy {accuracy:.4f}")
+    for column in ("digit", "precision", "recall", "F1", "support"):
+        table.add_column(column, justify="right")
+    for d in range(len(report.support)):
+        table.add_row(
+            str(d),
+            f"{report.precision[d]:.4f}",
+            f"{report.recall[d]:.4f}",
+            f"{report.f1[d]:.4f}",
+            str(int(report.support[d])),
+        )
     return table

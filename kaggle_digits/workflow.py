@@ -14,6 +14,7 @@ import numpy as np
 from .augment import AffineAugment
 from .data import Digits, load_test, load_train, split_dev
 from .model import architecture, build_network, load_model, save_model
+from .plots import plot_curves
 from .presets import TrainConfig
 from .runs import MODEL_FILE, new_run_dir, timestamp, write_metrics
 from .submission import write_submission
@@ -37,6 +38,11 @@ def generators(seed: int) -> tuple[np.random.Generator, np.random.Generator, np.
     """Independent streams for the dev split, weight init and training (shuffles, dropout, augmentation)."""
     split, init, train = np.random.SeedSequence(seed).spawn(3)
     return np.random.default_rng(split), np.random.default_rng(init), np.random.default_rng(train)
+
+
+def curve_unit(config: TrainConfig) -> str:
+    """What one point of the history is: an epoch, or an iteration of full-batch gradient descent."""
+    return "iteration" if config.batch_size == 0 else "epoch"
 
 
 def dev_split(train: Digits, config: TrainConfig) -> tuple[np.ndarray, np.ndarray]:
@@ -100,6 +106,8 @@ def train_run(
     }
     model_path = run_dir / MODEL_FILE
     save_model(model_path, network, config, {"dev_accuracy": result.best_dev_accuracy, "run": run_dir.name})
+    heading = f"{run_dir.name}: dev accuracy {result.best_dev_accuracy:.4f}"
+    plot_curves(metrics["history"], heading, run_dir / "curves.png", curve_unit(config))
     metrics["timings"]["total_s"] = round(time.perf_counter() - started, 3)
     write_metrics(run_dir, metrics)
     return TrainOutcome(run_dir, model_path, submission_path, result, metrics)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -11,9 +13,13 @@ import numpy as np
 import pytest
 
 from kaggle_digits.cli import app
+from kaggle_digits.data import load_train, sample_dir
+from kaggle_digits.evaluation import confusion_matrix, dev_predictions, top_confusions
+from kaggle_digits.plots import misclassified_figure_size
+from kaggle_digits.runs import load_run
 from kaggle_digits.submission import read_submission
 
-from helpers import tree
+from helpers import png_size, tree
 
 
 def train_args(data_dir: Path, *extra: str) -> list[str]:
@@ -158,3 +164,61 @@ def test_python_dash_m_runs_the_cli():
     assert done.returncode == 0
     for command in ("train", "predict"):
         assert command in done.stdout
+
+
+def test_misclassified_command_writes_the_grid_and_prints_confusions(runner, sample_run, tmp_path):
+    runs_dir = str(sample_run.parent)
+    result = runner.invoke(
+        app, ["misclassified", "--runs-dir", runs_dir, "--limit", "5", "--out", str(tmp_path / "m.png")]
+    )
+    assert result.exit_code == 0, result.output
+    preds = dev_predictions(load_run(sample_run))
+    wrong = int((preds.predicted != preds.labels).sum())
+    assert f"{wrong} of 500 dev images misclassified" in result.output
+    assert "Wrote 5 tiles to" in result.output and "m.png" in result.output
+    t, p, n = top_confusions(confusion_matrix(preds.labels, preds.predicted))[0]
+    assert re.search(rf"{t} → {p}\s+│\s+{n} ", result.output)
+    assert png_size(tmp_path / "m.png") == misclassified_figure_size(5)
+
+
+def test_evaluate_and_show_commands(runner, sample_run):
+    runs_dir = str(sample_run.parent)
+    result = runner.invoke(app, ["evaluate", str(sample_run)])
+    assert result.exit_code == 0, result.output
+    preds = dev_predictions(load_run(sample_run))
+    assert f"dev accuracy {preds.accuracy:.4f}" in result.output
+    assert png_size(sample_run / "confusion.png") == (750, 650)
+    assert png_size(sample_run / "curves.png") == (1100, 420)
+    result = runner.invoke(app, ["show", "3", "--train", "--sample", "--runs-dir", runs_dir])
+    assert result.exit_code == 0, result.output
+    train = load_train(sample_dir())
+    proba = load_run(sample_run).network.predict_proba(train.features(np.array([2])))[0]
+    assert f"#3, label {train.labels[2]}" in result.output
+    assert re.search(rf"{proba.argmax()}\s+{proba.max():.2%}", result.output)
+    assert len([line for line in result.output.splitlines() if len(line) == 28]) >= 14  # the 28-wide picture
+
+
+def test_train_writes_learning_curves(sample_run):
+    assert png_size(sample_run / "curves.png") == (1100, 420)
+
+
+@pytest.mark.parametrize(
+    ("setup", "args", "message"),
+    [
+        (None, ["misclassified"], "runs: no runs found; train one with `kaggle-digits train`"),
+        (None, ["evaluate", "runs/nope"], "runs/nope: run folder not found"),
+        ("garbage-model", ["evaluate", "runs/bad"], "model.npz: not a readable kaggle-digits model"),
+        ("no-metrics", ["misclassified", "runs/bad"], "metrics.json: missing; the run folder is incomplete"),
+        (None, ["show", "0", "--sample"], "ID 0: "),
+    ],
+)
+def test_inspection_errors_are_one_line(runner, in_tmp, sample_run, setup, args, message):
+    bad = in_tmp / "runs" / "bad"
+    if setup:
+        bad.mkdir(parents=True)
+        if setup == "garbage-model":
+            (bad / "model.npz").write_bytes(b"garbage")
+        else:
+            shutil.copy(sample_run / "model.npz", bad / "model.npz")
+    result = runner.invoke(app, args)
+    assert result.exit_code == 1 and message in result.stderr and result.stderr.count("\n") == 1, result.output

@@ -1,0 +1,203 @@
+"""What a saved run gets wrong: its dev split rebuilt, predictions, confusion matrix, per-class scores, mistakes."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .data import N_CLASSES, Digits, load_test, load_train, sample_dir
+from .errors import KaggleDigitsError
+from .files import atomic_write_text
+from .plots import plot_confusion, plot_curves, plot_misclassified
+from .runs import Run
+from .workflow import curve_unit, dev_split
+
+SAMPLE_LABEL = "bundled sample"
+
+
+@dataclass(frozen=True)
+class DevPredictions:
+    """A run's model applied to its own dev split."""
+
+    images: np.ndarray  # (M, 784) uint8
+    labels: np.ndarray  # (M,)
+    proba: np.ndarray  # (M, 10)
+    row_ids: np.ndarray  # (M,) 1-based data rows of train.csv
+
+    @property
+    def predicted(self) -> np.ndarray:
+        return self.proba.argmax(axis=1)
+
+    @property
+    def accuracy(self) -> float:
+        return float((self.predicted == self.labels).mean())
+
+
+@dataclass(frozen=True)
+class ClassReport:
+    """Precision, recall and F1 per digit, with the number of dev images of that digit."""
+
+    precision: np.ndarray  # (10,)
+    recall: np.ndarray  # (10,)
+    f1: np.ndarray  # (10,)
+    support: np.ndarray  # (10,)
+
+
+def run_data_dir(run: Run) -> Path:
+    """The folder the run was trained on (the bundled sample is re-extracted when its cache is gone)."""
+    data = run.metrics.get("data", {})
+    if data.get("label") == SAMPLE_LABEL:
+        return sample_dir()
+    return Path(data.get("dir", "data"))
+
+
+def run_train_data(run: Run) -> Digits:
+    """The run's train.csv, refused when it is not the file the run was trained on."""
+    train = load_train(run_data_dir(run))
+    expected = run.metrics.get("data", {}).get("train_fingerprint")
+    if expected and train.fingerprint != expected:
+        raise KaggleDigitsError(
+            f"{train.path}: changed since run {run.path.name} was trained, so its dev split cannot be rebuilt"
+        )
+    return train
+
+
+def run_test_data(run: Run, data_dir: Path | None = None) -> Digits:
+    return load_test(data_dir or run_data_dir(run))
+
+
+def dev_predictions(run: Run) -> DevPredictions:
+    """Rebuild the run's dev split (same labels, size and seed) and predict it."""
+    train = run_train_data(run)
+    _, dev_idx = dev_split(train, run.config)
+    proba = run.network.predict_proba(train.features(dev_idx))  # (M, 10)
+    return DevPredictions(train.images[dev_idx], train.labels[dev_idx], proba, dev_idx + 1)
+
+
+def confusion_matrix(labels: np.ndarray, predicted: np.ndarray) -> np.ndarray:
+    """counts[t, p]: dev images of digit t predicted as p."""
+    counts = np.zeros((N_CLASSES, N_CLASSES), dtype=np.int64)
+    np.add.at(counts, (labels, predicted), 1)
+    return counts
+
+
+def class_report(counts: np.ndarray) -> ClassReport:
+    """Per-class precision, recall and F1 from a confusion matrix (0 where a class is never predicted)."""
+    hits = np.diag(counts).astype(np.float64)  # (10,)
+    predicted, support = counts.sum(axis=0), counts.sum(axis=1)  # (10,), (10,)
+    precision = np.divide(hits, predicted, out=np.zeros_like(hits), where=predicted > 0)
+    recall = np.divide(hits, support, out=np.zeros_like(hits), where=support > 0)
+    total = precision + recall
+    f1 = np.divide(2 * precision * recall, total, out=np.zeros_like(hits), where=total > 0)
+    return ClassReport(precision, recall, f1, support)
+
+
+def top_confusions(counts: np.ndarray, k: int = 10) -> list[tuple[int, int, int]]:
+    """The k most frequent (true, predicted, count) mistakes, most frequent first."""
+    off = counts.copy()
+    np.fill_diagonal(off, 0)
+    order = np.argsort(-off, axis=None, kind="stable")[:k]
+    pairs = [(int(t), int(p), int(off[t, p])) for t, p in zip(*np.unravel_index(order, off.shape), strict=True)]
+    return [pair for pair in pairs if pair[2] > 0]
+
+
+def mistakes(preds: DevPredictions, true_digit: int | None = None, predicted_digit: int | None = None) -> np.ndarray:
+    """Indices of misclassified dev images, most confident mistakes first, optionally of one true/predicted digit."""
+    predicted = preds.predicted
+    wrong = predicted != preds.labels
+    if true_digit is not None:
+        wrong &= preds.labels == true_digit
+    if predicted_digit is not None:
+        wrong &= predicted == predicted_digit
+    index = np.flatnonzero(wrong)
+    confidence = preds.proba[index, predicted[index]]  # (W,)
+    return index[np.argsort(-confidence, kind="stable")]
+
+
+@dataclass(frozen=True)
+class MisclassifiedOutcome:
+    """The picture of a run's mistakes and the numbers behind it."""
+
+    path: Path
+    shown: int
+    matching: int  # mistakes passing the --true/--pred filters
+    total_wrong: int
+    dev_size: int
+    confusions: list[tuple[int, int, int]]
+
+
+def misclassified_picture(
+    run: Run,
+    limit: int = 64,
+    true_digit: int | None = None,
+    predicted_digit: int | None = None,
+    out: Path | None = None,
+) -> MisclassifiedOutcome:
+    """Save a grid of the most confident dev mistakes, each titled `true → predicted (confidence)` and row id."""
+    for name, digit in (("--true", true_digit), ("--pred", predicted_digit)):
+        if digit is not None and not 0 <= digit <= 9:
+            raise KaggleDigitsError(f"{name} {digit}: a digit is 0–9")
+    if limit < 1:
+        raise KaggleDigitsError(f"--limit {limit}: show at least 1 image")
+    preds = dev_predictions(run)
+    counts = confusion_matrix(preds.labels, preds.predicted)
+    matching = mistakes(preds, true_digit, predicted_digit)
+    shown = matching[:limit]
+    predicted = preds.predicted
+    titles = [
+        f"{preds.labels[i]} → {predicted[i]} ({preds.proba[i, predicted[i]]:.0%})\nrow {preds.row_ids[i]}"
+        for i in shown
+    ]
+    suffix = "".join(f"-{n}{d}" for n, d in (("true", true_digit), ("pred", predicted_digit)) if d is not None)
+    path = out or run.path / f"misclassified{suffix}.png"
+    what = "" if true_digit is None and predicted_digit is None else " matching the filter"
+    heading = (
+        f"{run.path.name}: {len(shown)} of {len(matching)} misclassified dev images{what} "
+        f"({int((predicted != preds.labels).sum())} wrong of {len(preds.labels)}), most confident first"
+    )
+    if len(shown):
+        plot_misclassified(preds.images[shown], titles, heading, path)
+    total_wrong = int((predicted != preds.labels).sum())
+    return MisclassifiedOutcome(path, len(shown), len(matching), total_wrong, len(preds.labels), top_confusions(counts))
+
+
+@dataclass(frozen=True)
+class EvaluationOutcome:
+    """Dev accuracy, confusion matrix and per-class scores, and where the pictures went."""
+
+    accuracy: float
+    counts: np.ndarray
+    report: ClassReport
+    confusion_path: Path
+    curves_path: Path | None
+    json_path: Path
+
+
+def evaluate_run(run: Run) -> EvaluationOutcome:
+    """Score a run on its dev split; write confusion.png, curves.png and evaluation.json beside its model."""
+    preds = dev_predictions(run)
+    counts = confusion_matrix(preds.labels, preds.predicted)
+    report = class_report(counts)
+    name = run.path.name
+    confusion_path = plot_confusion(counts, f"{name}: dev accuracy {preds.accuracy:.4f}", run.path / "confusion.png")
+    history = run.metrics.get("history", [])
+    curves_path = plot_curves(history, name, run.path / "curves.png", curve_unit(run.config)) if history else None
+    summary = {
+        "dev_accuracy": preds.accuracy,
+        "confusion_matrix": counts.tolist(),
+        "per_class": {
+            str(d): {
+                "precision": report.precision[d],
+                "recall": report.recall[d],
+                "f1": report.f1[d],
+                "support": int(report.support[d]),
+            }
+            for d in range(N_CLASSES)
+        },
+    }
+    json_path = run.path / "evaluation.json"
+    atomic_write_text(json_path, json.dumps(summary, indent=2) + "\n")
+    return EvaluationOutcome(preds.accuracy, counts, report, confusion_path, curves_path, json_path)

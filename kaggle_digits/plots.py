@@ -1,0 +1,113 @@
+"""Pictures of a run: misclassified digits, confusion matrix, learning curves (matplotlib, no display needed)."""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+
+from .data import IMAGE_SIDE
+from .files import atomic_path
+
+DPI = 100
+TILE_W, TILE_H = 1.6, 1.9  # inches per misclassified tile: room for a two-line title
+GRID_COLUMNS = 8
+
+
+def _save(fig: Figure, path: Path) -> Path:
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=DPI, format="png")
+    return path
+
+
+def grid_shape(n: int, columns: int = GRID_COLUMNS) -> tuple[int, int]:
+    """(rows, columns) of a grid of n tiles."""
+    cols = max(1, min(columns, n))
+    return max(1, math.ceil(n / cols)), cols
+
+
+def misclassified_figure_size(n: int) -> tuple[int, int]:
+    """Pixel (width, height) of a grid of n tiles, so callers and tests know what to expect."""
+    rows, cols = grid_shape(n)
+    return round(cols * TILE_W * DPI), round((rows * TILE_H + 0.6) * DPI)
+
+
+def plot_misclassified(images: np.ndarray, titles: list[str], heading: str, path: Path) -> Path:
+    """A grid of digits (N, 784) uint8, each with its title, most important first."""
+    rows, cols = grid_shape(len(images))
+    width, height = misclassified_figure_size(len(images))
+    fig = Figure(figsize=(width / DPI, height / DPI), layout="constrained")
+    fig.suptitle(heading, fontsize=12)
+    axes = fig.subplots(rows, cols, squeeze=False)
+    for k, ax in enumerate(axes.flat):
+        ax.set_axis_off()
+        if k < len(images):
+            ax.imshow(images[k].reshape(IMAGE_SIDE, IMAGE_SIDE), cmap="gray_r", vmin=0, vmax=255)
+            ax.set_title(titles[k], fontsize=10)
+    return _save(fig, path)
+
+
+def plot_confusion(counts: np.ndarray, heading: str, path: Path) -> Path:
+    """10x10 heat map: colour is the share of each true digit (row-normalised), text is the count."""
+    support = counts.sum(axis=1, keepdims=True)  # (10, 1)
+    share = np.divide(counts, support, out=np.zeros(counts.shape), where=support > 0)  # (10, 10)
+    fig = Figure(figsize=(7.5, 6.5), layout="constrained")
+    ax = fig.subplots()
+    image = ax.imshow(share, cmap="Blues", vmin=0, vmax=1)
+    fig.colorbar(image, ax=ax, label="share of the true digit's dev images")
+    for t in range(counts.shape[0]):
+        for p in range(counts.shape[1]):
+            if counts[t, p]:
+                colour = "white" if share[t, p] > 0.5 else "black"
+                ax.text(p, t, str(counts[t, p]), ha="center", va="center", color=colour, fontsize=9)
+    ticks = range(counts.shape[0])
+    ax.set_xticks(ticks)
+    ax.set_yticks(ticks)
+    ax.set_xlabel("predicted digit")
+    ax.set_ylabel("true digit")
+    ax.set_title(heading)
+    return _save(fig, path)
+
+
+def plot_curves(history: list[dict], heading: str, path: Path, unit: str = "epoch") -> Path:
+    """Loss and accuracy per evaluation, train (running average over the epoch) against dev."""
+    epochs = [h["epoch"] for h in history]
+    fig = Figure(figsize=(11, 4.2), layout="constrained")
+    loss_ax, acc_ax = fig.subplots(1, 2)
+    loss_ax.plot(epochs, [h["loss"] for h in history], marker=".", label="train (during the epoch)")
+    loss_ax.plot(epochs, [h["dev_loss"] for h in history], marker=".", label="dev")
+    loss_ax.set_yscale("log")
+    loss_ax.set_ylabel("cross-entropy")
+    acc_ax.plot(epochs, [h["train_accuracy"] for h in history], marker=".", label="train (during the epoch)")
+    acc_ax.plot(epochs, [h["dev_accuracy"] for h in history], marker=".", label="dev")
+    acc_ax.set_ylabel("accuracy")
+    for ax in (loss_ax, acc_ax):
+        ax.set_xlabel(unit)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.grid(alpha=0.3)
+        ax.legend()
+    fig.suptitle(heading)
+    return _save(fig, path)
+
+
+def has_display() -> bool:
+    return sys.platform in ("darwin", "win32") or bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def show_png(path: Path) -> bool:
+    """Open a saved PNG in a window when a display exists; False when there is none."""
+    if not has_display():
+        return False
+    import matplotlib.image
+    import matplotlib.pyplot as plt
+
+    plt.figure(path.name)
+    plt.imshow(matplotlib.image.imread(path))
+    plt.axis("off")
+    plt.show()
+    return True
