@@ -16,10 +16,12 @@ class Layer:
     needs_rng: ClassVar[bool] = False  # constructor takes rng= and dtype=
     params: dict[str, np.ndarray]
     grads: dict[str, np.ndarray]
+    buffers: dict[str, np.ndarray]  # state that is saved but not trained (BatchNorm's running statistics)
 
     def __init__(self) -> None:
         self.params = {}
         self.grads = {}
+        self.buffers = {}
 
     def forward(self, X: np.ndarray, training: bool = False) -> np.ndarray:
         raise NotImplementedError

@@ -10,7 +10,8 @@ from typing import Any
 
 import numpy as np
 
-from .data import N_CLASSES, N_PIXELS
+from .conv import BatchNorm, Conv2D, MaxPool2D
+from .data import IMAGE_SIDE, N_CLASSES, N_PIXELS
 from .errors import KaggleDigitsError
 from .files import atomic_path
 from .layers import Dense, Dropout, Flatten, Layer, ReLU
@@ -18,7 +19,9 @@ from .losses import softmax
 from .presets import TrainConfig
 
 FORMAT_VERSION = 1
-LAYER_TYPES: dict[str, type[Layer]] = {cls.kind: cls for cls in (Dense, ReLU, Dropout, Flatten)}
+LAYER_TYPES: dict[str, type[Layer]] = {
+    cls.kind: cls for cls in (Dense, ReLU, Dropout, Flatten, Conv2D, MaxPool2D, BatchNorm)
+}
 
 
 class Network:
@@ -43,23 +46,28 @@ class Network:
         """(param, grad) for every parameter, the order fixed by the architecture."""
         return [(layer.params[k], layer.grads[k]) for layer in self.layers for k in layer.params]
 
+    def _arrays(self):
+        """(key, array) for every parameter and buffer, keyed `layer<i>.<name>`."""
+        for i, layer in enumerate(self.layers):
+            for k, v in (layer.params | layer.buffers).items():
+                yield f"layer{i}.{k}", v
+
     def state(self) -> dict[str, np.ndarray]:
-        """Copies of every parameter, keyed `layer<i>.<name>`."""
-        return {f"layer{i}.{k}": v.copy() for i, layer in enumerate(self.layers) for k, v in layer.params.items()}
+        """Copies of every parameter and buffer."""
+        return {key: v.copy() for key, v in self._arrays()}
 
     def load_state(self, state: dict[str, np.ndarray]) -> None:
-        """Copy parameters in place (optimiser references stay valid)."""
-        for i, layer in enumerate(self.layers):
-            for k, v in layer.params.items():
-                saved = state[f"layer{i}.{k}"]
-                if saved.shape != v.shape:
-                    raise ValueError(f"layer{i}.{k} has shape {saved.shape}, expected {v.shape}")
-                v[...] = saved
+        """Copy parameters and buffers in place (optimiser references stay valid)."""
+        for key, v in self._arrays():
+            saved = state[key]
+            if saved.shape != v.shape:
+                raise ValueError(f"{key} has shape {saved.shape}, expected {v.shape}")
+            v[...] = saved
 
     def all_finite(self) -> bool:
         return all(np.isfinite(p).all() for p, _ in self.parameter_pairs())
 
-    def predict_proba(self, X: np.ndarray, batch_size: int = 4096) -> np.ndarray:
+    def predict_proba(self, X: np.ndarray, batch_size: int = 500) -> np.ndarray:
         """Softmax probabilities in inference mode, in batches to bound memory."""
         parts = [softmax(self.forward(X[i : i + batch_size])) for i in range(0, len(X), batch_size)]
         return np.concatenate(parts) if parts else np.zeros((0, N_CLASSES), np.float32)  # (N, 10)
@@ -73,9 +81,38 @@ class Network:
 
 
 def architecture(config: TrainConfig) -> dict[str, Any]:
-    """The layer list a config describes: Dense → ReLU (→ Dropout) per hidden size, then Dense to 10 classes."""
+    """The layer list a config describes.
+
+    mlp: Dense → ReLU (→ Dropout) per hidden size, then Dense to 10 classes.
+    cnn: blocks of two 3x3 valid convolutions (→ BatchNorm) → ReLU, each block closed by a 2x2 max-pool, then the
+    mlp head on the flattened features.
+    """
     layers: list[dict[str, Any]] = []
     n_in = N_PIXELS
+    input_shape = [N_PIXELS]
+    if config.architecture == "cnn":
+        channels, side = 1, IMAGE_SIDE
+        input_shape = [1, IMAGE_SIDE, IMAGE_SIDE]
+        for position, out_channels in enumerate(config.conv_channels):
+            layers.append(
+                {
+                    "type": "conv2d",
+                    "in_channels": channels,
+                    "out_channels": out_channels,
+                    "kernel_size": 3,
+                    "padding": 0,
+                    "init": "he",
+                }
+            )
+            if config.batchnorm:
+                layers.append({"type": "batchnorm", "channels": out_channels, "momentum": 0.9, "eps": 1e-5})
+            layers.append({"type": "relu"})
+            channels, side = out_channels, side - 2
+            if position % 2 == 1:
+                layers.append({"type": "maxpool2d", "size": 2})
+                side //= 2
+        layers.append({"type": "flatten"})
+        n_in = channels * side * side
     for n_out in config.hidden_sizes:
         layers += [{"type": "dense", "n_in": n_in, "n_out": n_out, "init": config.init}, {"type": "relu"}]
         if config.dropout:
@@ -83,7 +120,7 @@ def architecture(config: TrainConfig) -> dict[str, Any]:
         n_in = n_out
     init = config.init if config.init == "uniform" else "glorot"
     layers.append({"type": "dense", "n_in": n_in, "n_out": N_CLASSES, "init": init})
-    return {"input_shape": [N_PIXELS], "layers": layers}
+    return {"input_shape": input_shape, "layers": layers}
 
 
 def build_network(spec: dict[str, Any], rng: np.random.Generator, dtype=np.float32) -> Network:

@@ -10,7 +10,7 @@ from .errors import KaggleDigitsError
 from .layers import INITS
 from .optim import OPTIMIZERS, SCHEDULES
 
-ARCHITECTURES = ("mlp",)
+ARCHITECTURES = ("mlp", "cnn")
 
 
 @dataclass(frozen=True)
@@ -19,6 +19,8 @@ class TrainConfig:
 
     preset: str
     architecture: str = "mlp"
+    conv_channels: tuple[int, ...] = ()  # cnn only: 3x3 convolutions, a 2x2 max-pool after every second one
+    batchnorm: bool = False
     hidden_sizes: tuple[int, ...] = (256, 128)
     init: str = "he"
     dropout: float = 0.0
@@ -33,6 +35,7 @@ class TrainConfig:
     eval_every: int = 1  # epochs between dev evaluations (and progress lines)
     dev_size: float = 0.1
     seed: int = 0
+    split_seed: int | None = None  # seed of the dev split when it differs from `seed` (ensemble members)
     augment: bool = False
     notes: str = field(default="", compare=False)
 
@@ -43,6 +46,10 @@ class TrainConfig:
                 f"architecture {self.architecture!r}: choose {ARCHITECTURES}",
             ),
             (all(h >= 1 for h in self.hidden_sizes), f"--hidden {self.hidden_sizes}: sizes must be ≥ 1"),
+            (
+                self.architecture == "mlp" or (len(self.conv_channels) in (2, 4) and min(self.conv_channels) >= 1),
+                f"conv channels {self.conv_channels}: a cnn takes 2 or 4 positive channel counts",
+            ),
             (self.init in INITS, f"init {self.init!r}: choose one of {', '.join(INITS)}"),
             (0 <= self.dropout < 1, f"--dropout {self.dropout}: use a rate in [0, 1), e.g. 0.2"),
             (
@@ -80,8 +87,9 @@ class TrainConfig:
     def from_dict(cls, values: dict[str, Any]) -> TrainConfig:
         known = {f.name for f in dataclasses.fields(cls)}
         cleaned = {k: v for k, v in values.items() if k in known}
-        if "hidden_sizes" in cleaned:
-            cleaned["hidden_sizes"] = tuple(cleaned["hidden_sizes"])
+        for name in ("hidden_sizes", "conv_channels"):
+            if name in cleaned:
+                cleaned[name] = tuple(cleaned[name])
         return cls(**cleaned)
 
 
@@ -111,6 +119,23 @@ PRESETS: dict[str, TrainConfig] = {
         batch_size=128,
         weight_decay=1e-4,
         notes="Mini-batch Adam, warm-up then cosine decay, He init, dropout, random affine augmentation.",
+    ),
+    "cnn": TrainConfig(
+        preset="cnn",
+        architecture="cnn",
+        conv_channels=(32, 32, 64, 64),
+        batchnorm=True,
+        hidden_sizes=(256,),
+        dropout=0.4,
+        optimizer="adam",
+        learning_rate=3e-3,
+        schedule="cosine",
+        warmup_epochs=1.0,
+        epochs=15,
+        batch_size=128,
+        weight_decay=1e-2,
+        augment=True,
+        notes="conv32-conv32-pool-conv64-conv64-pool-fc256, BatchNorm, Adam one-cycle-like schedule, augmentation.",
     ),
 }
 

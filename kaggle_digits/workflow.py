@@ -47,7 +47,8 @@ def curve_unit(config: TrainConfig) -> str:
 
 def dev_split(train: Digits, config: TrainConfig) -> tuple[np.ndarray, np.ndarray]:
     """The run's (train, dev) row indices: a pure function of labels, dev size and seed, so reloads agree."""
-    return split_dev(train.labels, config.dev_size, generators(config.seed)[0])
+    split_seed = config.seed if config.split_seed is None else config.split_seed
+    return split_dev(train.labels, config.dev_size, generators(split_seed)[0])
 
 
 def train_run(

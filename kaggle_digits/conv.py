@@ -1,0 +1,179 @@
+"""Convolutional layers in NCHW float32: Conv2D (im2col feeding one batched GEMM), MaxPool2D, BatchNorm."""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from .layers import Layer, init_weights
+
+
+def im2col(X: np.ndarray, k: int) -> np.ndarray:
+    """Every k x k patch of every image as a column: (N, C, H, W) → (N, C*k*k, Ho*Wo), stride 1."""
+    n, c, h, w = X.shape
+    ho, wo = h - k + 1, w - k + 1
+    windows = sliding_window_view(X, (k, k), axis=(2, 3))  # (N, C, Ho, Wo, k, k) view, no copy
+    cols = np.ascontiguousarray(windows.transpose(0, 1, 4, 5, 2, 3))  # (N, C, k, k, Ho, Wo)
+    return cols.reshape(n, c * k * k, ho * wo)  # (N, C*k*k, L)
+
+
+def col2im(cols: np.ndarray, shape: tuple[int, int, int, int], k: int) -> np.ndarray:
+    """The adjoint of im2col: add every column back onto the pixels it was read from."""
+    n, c, h, w = shape
+    ho, wo = h - k + 1, w - k + 1
+    patches = cols.reshape(n, c, k, k, ho, wo)  # (N, C, k, k, Ho, Wo)
+    X = np.zeros(shape, dtype=cols.dtype)  # (N, C, H, W)
+    for i in range(k):
+        for j in range(k):
+            X[:, :, i : i + ho, j : j + wo] += patches[:, :, i, j]
+    return X
+
+
+class Conv2D(Layer):
+    """Cross-correlation with F filters of C x k x k, stride 1, optional zero padding."""
+
+    kind = "conv2d"
+    needs_rng = True
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int = 3,
+        padding: int = 0,
+        init: str = "he",
+        *,
+        rng: np.random.Generator,
+        dtype=np.float32,
+    ):
+        super().__init__()
+        self.in_channels, self.out_channels, self.k, self.padding, self.init = (
+            in_channels,
+            out_channels,
+            kernel_size,
+            padding,
+            init,
+        )
+        fan_in, fan_out = in_channels * kernel_size**2, out_channels * kernel_size**2
+        shape = (out_channels, in_channels, kernel_size, kernel_size)
+        self._add_param("W", init_weights(shape, fan_in, fan_out, init, rng, dtype))  # (F, C, k, k)
+        self._add_param("b", np.zeros(out_channels, dtype))  # (F,)
+
+    def forward(self, X, training=False):
+        if self.padding:
+            p = self.padding
+            X = np.pad(X, ((0, 0), (0, 0), (p, p), (p, p)))  # (N, C, H+2p, W+2p)
+        n, _, h, w = X.shape
+        self.padded_shape = X.shape
+        self.cols = im2col(X, self.k)  # (N, C*k*k, L)
+        W2 = self.params["W"].reshape(self.out_channels, -1)  # (F, C*k*k)
+        Y = np.matmul(W2, self.cols)  # (N, F, L): one GEMM per image, batched
+        Y += self.params["b"][:, None]
+        return Y.reshape(n, self.out_channels, h - self.k + 1, w - self.k + 1)  # (N, F, Ho, Wo)
+
+    def backward(self, dY, need_dX=True):
+        n = len(dY)
+        dY2 = dY.reshape(n, self.out_channels, -1)  # (N, F, L)
+        dW = np.matmul(dY2, self.cols.transpose(0, 2, 1)).sum(axis=0)  # (F, C*k*k)
+        self.grads["W"][...] = dW.reshape(self.grads["W"].shape)
+        self.grads["b"][...] = dY2.sum(axis=(0, 2))  # (F,)
+        if not need_dX:
+            return None
+        W2 = self.params["W"].reshape(self.out_channels, -1)  # (F, C*k*k)
+        dcols = np.matmul(W2.T, dY2)  # (N, C*k*k, L)
+        dX = col2im(dcols, self.padded_shape, self.k)  # (N, C, H+2p, W+2p)
+        if self.padding:
+            p = self.padding
+            dX = dX[:, :, p:-p, p:-p]  # (N, C, H, W)
+        return dX
+
+    def spec(self):
+        return {
+            "type": self.kind,
+            "in_channels": self.in_channels,
+            "out_channels": self.out_channels,
+            "kernel_size": self.k,
+            "padding": self.padding,
+            "init": self.init,
+        }
+
+
+class MaxPool2D(Layer):
+    """Max over non-overlapping s x s windows; the gradient goes to the (first) maximum of each window."""
+
+    kind = "maxpool2d"
+
+    def __init__(self, size: int = 2):
+        super().__init__()
+        self.size = size
+
+    def forward(self, X, training=False):
+        n, c, h, w = X.shape
+        s = self.size
+        ho, wo = h // s, w // s
+        X = X[:, :, : ho * s, : wo * s]  # drop a ragged edge, as frameworks do
+        windows = X.reshape(n, c, ho, s, wo, s).transpose(0, 1, 2, 4, 3, 5).reshape(n, c, ho, wo, s * s)
+        self.argmax = windows.argmax(axis=-1)[..., None]  # (N, C, Ho, Wo, 1)
+        self.shape = (n, c, h, w)
+        return np.take_along_axis(windows, self.argmax, axis=-1)[..., 0]  # (N, C, Ho, Wo)
+
+    def backward(self, dY, need_dX=True):
+        n, c = self.shape[:2]
+        s = self.size
+        ho, wo = dY.shape[2:]
+        dwin = np.zeros((n, c, ho, wo, s * s), dtype=dY.dtype)  # (N, C, Ho, Wo, s*s)
+        np.put_along_axis(dwin, self.argmax, dY[..., None], axis=-1)
+        dX = np.zeros(self.shape, dtype=dY.dtype)  # (N, C, H, W)
+        dX[:, :, : ho * s, : wo * s] = (
+            dwin.reshape(n, c, ho, wo, s, s).transpose(0, 1, 2, 4, 3, 5).reshape(n, c, ho * s, wo * s)
+        )
+        return dX
+
+    def spec(self):
+        return {"type": self.kind, "size": self.size}
+
+
+class BatchNorm(Layer):
+    """Normalise each channel (axis 1) over the batch and space; running statistics for inference."""
+
+    kind = "batchnorm"
+    needs_rng = True
+
+    def __init__(self, channels: int, momentum: float = 0.9, eps: float = 1e-5, *, rng=None, dtype=np.float32):
+        super().__init__()
+        self.channels, self.momentum, self.eps = channels, momentum, eps
+        self._add_param("gamma", np.ones(channels, dtype))  # (C,)
+        self._add_param("beta", np.zeros(channels, dtype))  # (C,)
+        self.buffers = {"mean": np.zeros(channels, dtype), "var": np.ones(channels, dtype)}
+
+    def _axes_and_shape(self, X):
+        axes = (0, *range(2, X.ndim))  # every axis but the channel
+        shape = (1, -1) + (1,) * (X.ndim - 2)  # broadcast a (C,) vector against X
+        return axes, shape
+
+    def forward(self, X, training=False):
+        axes, shape = self._axes_and_shape(X)
+        if training:
+            mean = X.mean(axis=axes)  # (C,)
+            var = X.var(axis=axes)  # (C,)
+            m = self.momentum
+            self.buffers["mean"][...] = m * self.buffers["mean"] + (1 - m) * mean
+            self.buffers["var"][...] = m * self.buffers["var"] + (1 - m) * var
+        else:
+            mean, var = self.buffers["mean"], self.buffers["var"]
+        self.inv_std = (1 / np.sqrt(var + self.eps)).astype(X.dtype)  # (C,)
+        self.X_hat = (X - mean.reshape(shape)) * self.inv_std.reshape(shape)  # (N, C, ...)
+        return self.X_hat * self.params["gamma"].reshape(shape) + self.params["beta"].reshape(shape)
+
+    def backward(self, dY, need_dX=True):
+        axes, shape = self._axes_and_shape(dY)
+        self.grads["gamma"][...] = (dY * self.X_hat).sum(axis=axes)  # (C,)
+        self.grads["beta"][...] = dY.sum(axis=axes)  # (C,)
+        m = dY.size // self.channels
+        dX_hat = dY * self.params["gamma"].reshape(shape)  # (N, C, ...)
+        mean_dX_hat = dX_hat.mean(axis=axes).reshape(shape)  # (1, C, 1, 1)
+        mean_dX_hat_x = (dX_hat * self.X_hat).sum(axis=axes).reshape(shape) / m
+        return (dX_hat - mean_dX_hat - self.X_hat * mean_dX_hat_x) * self.inv_std.reshape(shape)
+
+    def spec(self):
+        return {"type": self.kind, "channels": self.channels, "momentum": self.momentum, "eps": self.eps}

@@ -1,0 +1,144 @@
+"""Convolutional layers: forward against direct loops, every backward against finite differences in float64."""
+
+import numpy as np
+import pytest
+from test_layers import check_layer, numeric_grad
+
+from kaggle_digits.conv import BatchNorm, Conv2D, MaxPool2D, col2im, im2col
+from kaggle_digits.losses import cross_entropy
+from kaggle_digits.model import architecture, build_network
+from kaggle_digits.presets import preset_config
+from kaggle_digits.train import fit
+
+from helpers import blob_digits
+
+
+def direct_conv(X, W, b, padding):
+    """Textbook cross-correlation, one output pixel at a time."""
+    X = np.pad(X, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
+    n, _, h, w = X.shape
+    f, _, k, _ = W.shape
+    out = np.zeros((n, f, h - k + 1, w - k + 1))
+    for i in range(n):
+        for o in range(f):
+            for y in range(h - k + 1):
+                for x in range(w - k + 1):
+                    out[i, o, y, x] = (X[i, :, y : y + k, x : x + k] * W[o]).sum() + b[o]
+    return out
+
+
+@pytest.mark.parametrize(("k", "padding"), [(3, 0), (3, 1), (2, 0)])
+def test_conv_forward_matches_a_direct_loop(k, padding):
+    rng = np.random.default_rng(0)
+    layer = Conv2D(3, 4, k, padding, rng=rng, dtype=np.float64)
+    layer.params["b"][...] = rng.standard_normal(4)
+    X = rng.standard_normal((2, 3, 6, 5))
+    expected = direct_conv(X, layer.params["W"], layer.params["b"], padding)
+    np.testing.assert_allclose(layer.forward(X), expected, rtol=1e-12, atol=1e-12)
+
+
+def test_col2im_is_the_adjoint_of_im2col():
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((2, 3, 5, 6))
+    cols = im2col(X, 3)
+    C = rng.standard_normal(cols.shape)
+    np.testing.assert_allclose((cols * C).sum(), (X * col2im(C, X.shape, 3)).sum(), rtol=1e-12)
+
+
+@pytest.mark.parametrize("padding", [0, 1])
+def test_conv_gradients(padding):
+    rng = np.random.default_rng(2)
+    check_layer(Conv2D(2, 3, 3, padding, rng=rng, dtype=np.float64), rng.standard_normal((2, 2, 5, 5)), rng)
+
+
+def test_maxpool_forward_and_gradient():
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((2, 3, 4, 6))
+    layer = MaxPool2D(2)
+    expected = X.reshape(2, 3, 2, 2, 3, 2).max(axis=(3, 5))
+    np.testing.assert_array_equal(layer.forward(X), expected)
+    check_layer(layer, X, rng)
+
+
+def test_maxpool_sends_the_gradient_to_one_element_per_window_even_on_ties():
+    layer = MaxPool2D(2)
+    X = np.zeros((1, 1, 4, 4))
+    layer.forward(X)
+    dX = layer.backward(np.ones((1, 1, 2, 2)))
+    assert dX.sum() == 4 and dX.max() == 1
+
+
+def test_maxpool_drops_a_ragged_edge():
+    layer = MaxPool2D(2)
+    X = np.arange(25.0).reshape(1, 1, 5, 5)
+    np.testing.assert_array_equal(layer.forward(X)[0, 0], [[6, 8], [16, 18]])
+    assert layer.backward(np.ones((1, 1, 2, 2))).shape == X.shape
+
+
+@pytest.mark.parametrize("shape", [(4, 3, 3, 3), (6, 5)])
+def test_batchnorm_gradients_in_training_mode(shape):
+    rng = np.random.default_rng(4)
+    layer = BatchNorm(shape[1], dtype=np.float64)
+    layer.params["gamma"][...] = rng.standard_normal(shape[1])
+    layer.params["beta"][...] = rng.standard_normal(shape[1])
+    check_layer(layer, rng.standard_normal(shape) * 3 + 1, rng, training=True)
+
+
+def test_batchnorm_normalises_and_tracks_running_statistics():
+    rng = np.random.default_rng(5)
+    layer = BatchNorm(3, momentum=0.0, dtype=np.float64)
+    X = rng.standard_normal((64, 3, 4, 4)) * 5 + 2
+    Y = layer.forward(X, training=True)
+    np.testing.assert_allclose(Y.mean(axis=(0, 2, 3)), 0, atol=1e-12)
+    np.testing.assert_allclose(Y.var(axis=(0, 2, 3)), 1, rtol=1e-4)
+    np.testing.assert_allclose(layer.buffers["mean"], X.mean(axis=(0, 2, 3)))
+    np.testing.assert_allclose(layer.forward(X, training=False), Y, rtol=1e-4, atol=1e-6)
+
+
+def test_cnn_preset_shapes_and_whole_network_gradient():
+    config = preset_config("cnn", conv_channels=(2, 3), hidden_sizes=(5,), dropout=0.0)
+    net = build_network(architecture(config), np.random.default_rng(0), dtype=np.float64)
+    kinds = [layer.kind for layer in net.layers]
+    assert kinds == [
+        "conv2d",
+        "batchnorm",
+        "relu",
+        "conv2d",
+        "batchnorm",
+        "relu",
+        "maxpool2d",
+        "flatten",
+        "dense",
+        "relu",
+        "dense",
+    ]
+    assert net.layers[8].n_in == 3 * 12 * 12
+    rng = np.random.default_rng(1)
+    X = rng.random((3, 784))
+    y = np.array([1, 7, 3])
+    _, delta = cross_entropy(net.forward(X, training=True), y)
+    net.backward(delta)
+    for layer in net.layers:
+        if layer.kind in ("conv2d", "dense"):
+            for name, param in layer.params.items():
+                expected = numeric_grad(lambda: cross_entropy(net.forward(X, training=True), y)[0], param)
+                np.testing.assert_allclose(layer.grads[name], expected, rtol=1e-4, atol=1e-8)
+
+
+def test_a_tiny_cnn_lowers_its_loss_in_a_few_steps():
+    images, y = blob_digits(80, np.random.default_rng(2))
+    X = images.astype(np.float32) / 255
+    config = preset_config(
+        "cnn",
+        conv_channels=(4, 4),
+        hidden_sizes=(16,),
+        epochs=6,
+        batch_size=16,
+        augment=False,
+        warmup_epochs=0,
+        learning_rate=3e-3,
+    )
+    net = build_network(architecture(config), np.random.default_rng(0))
+    result = fit(net, X, y, X, y, config, np.random.default_rng(1))
+    assert result.history[-1].loss < result.history[0].loss * 0.7
+    assert result.best_dev_accuracy > 0.3
