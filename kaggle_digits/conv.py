@@ -1,4 +1,8 @@
-"""Convolutional layers in NCHW float32: Conv2D (im2col feeding one batched GEMM), MaxPool2D, BatchNorm."""
+"""Convolutional layers in NCHW float32: Conv2D (im2col feeding one batched GEMM), MaxPool2D, BatchNorm.
+
+Conv2D's input gradient is itself a convolution (of the zero-padded output gradient with the flipped kernels), so
+it reuses im2col and one batched GEMM instead of scattering columns back with col2im.
+"""
 
 from __future__ import annotations
 
@@ -15,18 +19,6 @@ def im2col(X: np.ndarray, k: int) -> np.ndarray:
     windows = sliding_window_view(X, (k, k), axis=(2, 3))  # (N, C, Ho, Wo, k, k) view, no copy
     cols = np.ascontiguousarray(windows.transpose(0, 1, 4, 5, 2, 3))  # (N, C, k, k, Ho, Wo)
     return cols.reshape(n, c * k * k, ho * wo)  # (N, C*k*k, L)
-
-
-def col2im(cols: np.ndarray, shape: tuple[int, int, int, int], k: int) -> np.ndarray:
-    """The adjoint of im2col: add every column back onto the pixels it was read from."""
-    n, c, h, w = shape
-    ho, wo = h - k + 1, w - k + 1
-    patches = cols.reshape(n, c, k, k, ho, wo)  # (N, C, k, k, Ho, Wo)
-    X = np.zeros(shape, dtype=cols.dtype)  # (N, C, H, W)
-    for i in range(k):
-        for j in range(k):
-            X[:, :, i : i + ho, j : j + wo] += patches[:, :, i, j]
-    return X
 
 
 class Conv2D(Layer):
@@ -79,9 +71,10 @@ class Conv2D(Layer):
         self.grads["b"][...] = dY2.sum(axis=(0, 2))  # (F,)
         if not need_dX:
             return None
-        W2 = self.params["W"].reshape(self.out_channels, -1)  # (F, C*k*k)
-        dcols = np.matmul(W2.T, dY2)  # (N, C*k*k, L)
-        dX = col2im(dcols, self.padded_shape, self.k)  # (N, C, H+2p, W+2p)
+        k = self.k
+        dY_full = np.pad(dY, ((0, 0), (0, 0), (k - 1, k - 1), (k - 1, k - 1)))  # (N, F, Ho+2k-2, Wo+2k-2)
+        W_flip = self.params["W"][:, :, ::-1, ::-1].transpose(1, 0, 2, 3).reshape(self.in_channels, -1)  # (C, F*k*k)
+        dX = np.matmul(W_flip, im2col(dY_full, k)).reshape(self.padded_shape)  # (N, C, H+2p, W+2p)
         if self.padding:
             p = self.padding
             dX = dX[:, :, p:-p, p:-p]  # (N, C, H, W)
@@ -99,7 +92,7 @@ class Conv2D(Layer):
 
 
 class MaxPool2D(Layer):
-    """Max over non-overlapping s x s windows; the gradient goes to the (first) maximum of each window."""
+    """Max over non-overlapping s x s windows; the gradient goes to the maximum (shared equally by ties)."""
 
     kind = "maxpool2d"
 
@@ -107,26 +100,27 @@ class MaxPool2D(Layer):
         super().__init__()
         self.size = size
 
-    def forward(self, X, training=False):
-        n, c, h, w = X.shape
+    def _offsets(self, X: np.ndarray):
+        """The s*s strided views X[:, :, a::s, b::s], one per position inside the window."""
         s = self.size
-        ho, wo = h // s, w // s
-        X = X[:, :, : ho * s, : wo * s]  # drop a ragged edge, as frameworks do
-        windows = X.reshape(n, c, ho, s, wo, s).transpose(0, 1, 2, 4, 3, 5).reshape(n, c, ho, wo, s * s)
-        self.argmax = windows.argmax(axis=-1)[..., None]  # (N, C, Ho, Wo, 1)
-        self.shape = (n, c, h, w)
-        return np.take_along_axis(windows, self.argmax, axis=-1)[..., 0]  # (N, C, Ho, Wo)
+        ho, wo = X.shape[2] // s, X.shape[3] // s
+        return [X[:, :, a : ho * s : s, b : wo * s : s] for a in range(s) for b in range(s)]  # each (N, C, Ho, Wo)
+
+    def forward(self, X, training=False):
+        self.shape = X.shape
+        views = self._offsets(X)
+        Y = views[0].copy()  # (N, C, Ho, Wo)
+        for view in views[1:]:
+            np.maximum(Y, view, out=Y)
+        self.masks = [view == Y for view in views]  # s*s of (N, C, Ho, Wo)
+        self.ties = np.add.reduce(self.masks, dtype=X.dtype)  # (N, C, Ho, Wo): 1 unless values tie
+        return Y
 
     def backward(self, dY, need_dX=True):
-        n, c = self.shape[:2]
-        s = self.size
-        ho, wo = dY.shape[2:]
-        dwin = np.zeros((n, c, ho, wo, s * s), dtype=dY.dtype)  # (N, C, Ho, Wo, s*s)
-        np.put_along_axis(dwin, self.argmax, dY[..., None], axis=-1)
-        dX = np.zeros(self.shape, dtype=dY.dtype)  # (N, C, H, W)
-        dX[:, :, : ho * s, : wo * s] = (
-            dwin.reshape(n, c, ho, wo, s, s).transpose(0, 1, 2, 4, 3, 5).reshape(n, c, ho * s, wo * s)
-        )
+        share = dY / self.ties  # (N, C, Ho, Wo)
+        dX = np.zeros(self.shape, dtype=dY.dtype)  # (N, C, H, W); a ragged edge gets no gradient
+        for view, mask in zip(self._offsets(dX), self.masks, strict=True):
+            np.multiply(share, mask, out=view)
         return dX
 
     def spec(self):
