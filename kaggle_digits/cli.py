@@ -29,6 +29,7 @@ from .display import (
     summary_table,
     top_probabilities,
 )
+from .ensemble import combine_runs
 from .errors import KaggleDigitsError
 from .evaluation import evaluate_run, misclassified_picture
 from .kaggle_api import COMPETITION, KaggleClient
@@ -48,6 +49,7 @@ err_console = Console(stderr=True)
 
 DataDir = Annotated[Path, typer.Option("--data-dir", help="Folder holding Kaggle's train.csv and test.csv.")]
 RunsDir = Annotated[Path, typer.Option("--runs-dir", help="Where run folders (model.npz, metrics.json) go.")]
+SubmissionsDir = Annotated[Path, typer.Option("--submissions-dir", help="Where submission CSVs go.")]
 
 
 @app.callback()
@@ -100,9 +102,11 @@ def train(
         bool | None, typer.Option("--augment/--no-augment", help="Random shifts, rotations, zoom.")
     ] = None,
     seed: Annotated[int | None, typer.Option(help="Seed for split, init and shuffling.")] = None,
+    split_seed: Annotated[int | None, typer.Option(help="Seed of the dev split only (default: --seed).")] = None,
     dev_size: Annotated[float | None, typer.Option(help="Dev split: a fraction like 0.1, or a row count.")] = None,
+    ensemble: Annotated[int, typer.Option(help="Train K models (seeds seed..seed+K-1), average their softmax.")] = 1,
     runs_dir: RunsDir = Path("runs"),
-    submissions_dir: Annotated[Path, typer.Option(help="Where submission CSVs go.")] = Path("submissions"),
+    submissions_dir: SubmissionsDir = Path("submissions"),
 ) -> None:
     """Train on a stratified dev split, keep the best weights, save the run and write a submission CSV."""
     config = preset_config(
@@ -116,12 +120,13 @@ def train(
         schedule=schedule,
         augment=augment,
         seed=seed,
+        split_seed=split_seed,
         dev_size=dev_size,
     )
     source = data_module.sample_dir() if sample else data_dir
     label = "bundled sample" if sample else str(data_dir)
     with TrainingProgress(console, config) as progress:
-        outcome = train_run(config, source, runs_dir, submissions_dir, progress, progress.stage, label)
+        outcome = train_run(config, source, runs_dir, submissions_dir, progress, progress.stage, label, ensemble)
     console.print(summary_table(outcome))
 
 
@@ -194,6 +199,18 @@ def submissions(
     """Your recent Kaggle submissions, beside the local run (preset, dev accuracy) that wrote each file."""
     rows = submissions_with_runs(KaggleClient(competition), runs_dir, limit)
     console.print(submissions_table(rows, competition))
+
+
+@app.command(name="ensemble")
+@user_errors
+def ensemble_runs(
+    runs: Annotated[list[Path], typer.Argument(help="Two or more run folders trained on the same dev split.")],
+    runs_dir: RunsDir = Path("runs"),
+    submissions_dir: SubmissionsDir = Path("submissions"),
+) -> None:
+    """Combine saved runs: average their softmax, score the ensemble on dev, write its run and submission."""
+    outcome = combine_runs([load_run(resolve_run(r, runs_dir)) for r in runs], runs_dir, submissions_dir)
+    console.print(summary_table(outcome))
 
 
 RunArg = Annotated[Path | None, typer.Argument(help="A run folder (default: the newest under --runs-dir).")]

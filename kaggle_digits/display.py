@@ -77,6 +77,14 @@ class TrainingProgress:
         )
 
 
+def describe(config: dict) -> str:
+    """784-512-256-10, or conv32-conv32-pool-conv64-conv64-pool-fc256-10."""
+    if config.get("architecture") == "cnn":
+        convs = [f"conv{c}" + ("-pool" if i % 2 else "") for i, c in enumerate(config["conv_channels"])]
+        return "-".join([*convs, *(f"fc{h}" for h in config["hidden_sizes"]), "10"])
+    return "-".join(map(str, [784, *config["hidden_sizes"], 10]))
+
+
 def summary_table(outcome: TrainOutcome) -> Table:
     """The end-of-run table: what was trained, how it scored, how long it took, where the files are."""
     m = outcome.metrics
@@ -85,19 +93,18 @@ def summary_table(outcome: TrainOutcome) -> Table:
     table.add_column(style="bold")
     table.add_column()
     config = m["config"]
-    table.add_row(
-        "preset",
-        f"{m['preset']}  ({'-'.join(map(str, [784, *config['hidden_sizes'], 10]))}, {m['parameters']:,} parameters)",
-    )
+    table.add_row("preset", f"{m['preset']}  ({describe(config)}, {m['parameters']:,} parameters)")
     table.add_row("data", f"{m['data']['label']}  ({m['data']['train_rows']:,} train / {m['data']['dev_rows']:,} dev)")
-    table.add_row("dev accuracy", f"[bold green]{m['dev_accuracy']:.4f}[/] (best at {m['best_epoch']})")
+    best = f" (best at {m['best_epoch']})" if m["best_epoch"] else ""
+    table.add_row("dev accuracy", f"[bold green]{m['dev_accuracy']:.4f}[/]{best}")
+    if "members" in m:
+        accuracies = ", ".join(f"{member['dev_accuracy']:.4f}" for member in m["members"])
+        table.add_row("members", f"{len(m['members'])} (dev accuracy {accuracies}); softmax averaged")
     if m["interrupted"]:
         table.add_row("stopped", "[yellow]interrupted: best weights so far were kept[/]")
-    table.add_row(
-        "time",
-        f"load {t['load_s']:.1f} s · train {t['train_s']:.1f} s · predict {t['predict_s']:.1f} s "
-        f"· {t['samples_per_s']:,.0f} img/s",
-    )
+    if t["train_s"]:
+        timing = f"load {t['load_s']:.1f} s · train {t['train_s']:.1f} s · predict {t['predict_s']:.1f} s"
+        table.add_row("time", f"{timing} · {t['samples_per_s']:,.0f} img/s")
     table.add_row("model", str(outcome.model_path))
     table.add_row("submission", str(outcome.submission_path))
     return table

@@ -135,20 +135,41 @@ def build_network(spec: dict[str, Any], rng: np.random.Generator, dtype=np.float
     return Network(layers, tuple(spec["input_shape"]))
 
 
-def save_model(path: str | os.PathLike[str], network: Network, config: TrainConfig, meta: dict[str, Any]) -> None:
-    """Weights plus architecture, config and metadata as JSON strings, in one .npz (no pickle), atomically."""
+class Ensemble:
+    """Several networks trained on the same split; predicts the mean of their softmax outputs."""
+
+    def __init__(self, networks: list[Network]):
+        if not networks:
+            raise ValueError("an ensemble needs at least one network")
+        self.networks = networks
+
+    def predict_proba(self, X: np.ndarray, batch_size: int = 500) -> np.ndarray:
+        return np.mean([net.predict_proba(X, batch_size) for net in self.networks], axis=0)  # (N, 10)
+
+    @property
+    def n_parameters(self) -> int:
+        return sum(net.n_parameters for net in self.networks)
+
+
+Model = Network | Ensemble
+
+
+def save_model(path: str | os.PathLike[str], model: Model, config: TrainConfig, meta: dict[str, Any]) -> None:
+    """Weights plus architecture(s), config and metadata as JSON strings, in one .npz (no pickle), atomically."""
+    networks = model.networks if isinstance(model, Ensemble) else [model]
     header = {
         "format_version": FORMAT_VERSION,
-        "architecture": network.spec(),
+        "members": [net.spec() for net in networks],
         "config": config.to_dict(),
         "meta": meta,
     }
+    arrays = {f"member{m}.{key}": value for m, net in enumerate(networks) for key, value in net.state().items()}
     with atomic_path(path) as tmp, tmp.open("wb") as handle:
-        np.savez(handle, header=np.array(json.dumps(header)), **network.state())
+        np.savez(handle, header=np.array(json.dumps(header)), **arrays)
 
 
-def load_model(path: str | os.PathLike[str]) -> tuple[Network, TrainConfig, dict[str, Any]]:
-    """Rebuild a saved network; a missing, truncated or foreign file is a one-line error."""
+def load_model(path: str | os.PathLike[str]) -> tuple[Model, TrainConfig, dict[str, Any]]:
+    """Rebuild a saved network or ensemble; a missing, truncated or foreign file is a one-line error."""
     path = Path(path)
     if not path.is_file():
         raise KaggleDigitsError(f"{path}: model file not found")
@@ -157,11 +178,16 @@ def load_model(path: str | os.PathLike[str]) -> tuple[Network, TrainConfig, dict
             header = json.loads(str(stored["header"]))
             if header.get("format_version") != FORMAT_VERSION:
                 raise KaggleDigitsError(f"{path}: unsupported model format {header.get('format_version')!r}")
-            network = build_network(header["architecture"], np.random.default_rng(0))
-            network.load_state({k: stored[k] for k in stored.files if k != "header"})
+            networks = []
+            for m, spec in enumerate(header["members"]):
+                network = build_network(spec, np.random.default_rng(0))
+                prefix = f"member{m}."
+                network.load_state({k[len(prefix) :]: stored[k] for k in stored.files if k.startswith(prefix)})
+                networks.append(network)
             config = TrainConfig.from_dict(header["config"])
     except KaggleDigitsError:
         raise
     except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile) as exc:
         raise KaggleDigitsError(f"{path}: not a readable kaggle-digits model ({type(exc).__name__})") from None
-    return network, config, header.get("meta", {})
+    model = networks[0] if len(networks) == 1 else Ensemble(networks)
+    return model, config, header.get("meta", {})

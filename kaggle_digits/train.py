@@ -65,7 +65,7 @@ class FitResult:
         return [asdict(r) for r in self.history]
 
 
-def evaluate(network: Network, X: np.ndarray, y: np.ndarray, batch_size: int = 4096) -> tuple[float, float]:
+def evaluate(network: Network, X: np.ndarray, y: np.ndarray, batch_size: int = 500) -> tuple[float, float]:
     """Mean cross-entropy and accuracy in inference mode."""
     total_loss, correct = 0.0, 0
     for i in range(0, len(X), batch_size):

@@ -13,7 +13,8 @@ import numpy as np
 
 from .augment import AffineAugment
 from .data import Digits, load_test, load_train, split_dev
-from .model import architecture, build_network, load_model, save_model
+from .errors import KaggleDigitsError
+from .model import Ensemble, Model, architecture, build_network, load_model, save_model
 from .plots import plot_curves
 from .presets import TrainConfig
 from .runs import MODEL_FILE, new_run_dir, timestamp, write_metrics
@@ -59,8 +60,15 @@ def train_run(
     callback: Callable[[TrainEvent], None] | None = None,
     stage: Stage | None = None,
     data_label: str | None = None,
+    members: int = 1,
 ) -> TrainOutcome:
-    """Train on the dev split of `data_dir`/train.csv, save the run and write a submission for test.csv."""
+    """Train on the dev split of `data_dir`/train.csv, save the run and write a submission for test.csv.
+
+    With members > 1, trains that many networks with seeds seed, seed+1, … on the same split and keeps their
+    ensemble (mean softmax) as the run's model.
+    """
+    if members < 1:
+        raise KaggleDigitsError(f"--ensemble {members}: train at least 1 model")
     stage = stage or (lambda _: None)
     started = time.perf_counter()
     stage("Loading data")
@@ -69,16 +77,28 @@ def train_run(
     X_train, y_train = train.features(train_idx), train.labels[train_idx]  # (N, 784), (N,)
     X_dev, y_dev = train.features(dev_idx), train.labels[dev_idx]
     loaded = time.perf_counter()
-    _, init_rng, train_rng = generators(config.seed)
-    network = build_network(architecture(config), init_rng)
-    augment = AffineAugment() if config.augment else None
-    result = fit(network, X_train, y_train, X_dev, y_dev, config, train_rng, callback, augment)
+    networks, results = [], []
+    for m in range(members):
+        member = config if members == 1 else config.replace(seed=config.seed + m, split_seed=config.seed)
+        if members > 1:
+            stage(f"Ensemble member {m + 1}/{members} (seed {member.seed})")
+        _, init_rng, train_rng = generators(member.seed)
+        network = build_network(architecture(member), init_rng)
+        augment = AffineAugment() if member.augment else None
+        results.append(fit(network, X_train, y_train, X_dev, y_dev, member, train_rng, callback, augment))
+        networks.append(network)
+        if results[-1].interrupted:
+            break
+    model: Model = networks[0] if len(networks) == 1 else Ensemble(networks)
+    dev_accuracy = float((model.predict_proba(X_dev).argmax(axis=1) == y_dev).mean())
     trained = time.perf_counter()
     stage("Predicting test.csv")
-    test_labels = network.predict_proba(test.features()).argmax(axis=1)  # (T,)
+    test_labels = model.predict_proba(test.features()).argmax(axis=1)  # (T,)
     predicted = time.perf_counter()
-    run_dir = new_run_dir(runs_root, f"{timestamp()}-{config.preset}")
+    name = f"{timestamp()}-{config.preset}" + (f"-x{len(networks)}" if members > 1 else "")
+    run_dir = new_run_dir(runs_root, name)
     submission_path = write_submission(Path(submissions_dir) / f"{run_dir.name}.csv", test_labels, len(test))
+    first = results[0]
     metrics = {
         "preset": config.preset,
         "config": config.to_dict(),
@@ -92,26 +112,36 @@ def train_run(
             "dev_rows": len(dev_idx),
             "test_rows": len(test),
         },
-        "parameters": network.n_parameters,
-        "dev_accuracy": result.best_dev_accuracy,
-        "best_epoch": result.best_epoch,
-        "interrupted": result.interrupted,
-        "history": result.history_dicts(),
+        "parameters": model.n_parameters,
+        "dev_accuracy": dev_accuracy,
+        "best_epoch": first.best_epoch,
+        "interrupted": any(r.interrupted for r in results),
+        "history": first.history_dicts(),
         "timings": {
             "load_s": round(loaded - started, 3),
             "train_s": round(trained - loaded, 3),
             "predict_s": round(predicted - trained, 3),
-            "samples_per_s": round(result.samples_per_s, 1),
+            "samples_per_s": round(sum(r.samples_seen for r in results) / sum(r.seconds for r in results), 1),
         },
         "submission": str(submission_path),
     }
+    if members > 1:
+        metrics["members"] = [
+            {
+                "seed": config.seed + m,
+                "dev_accuracy": r.best_dev_accuracy,
+                "best_epoch": r.best_epoch,
+                "history": r.history_dicts(),
+            }
+            for m, r in enumerate(results)
+        ]
     model_path = run_dir / MODEL_FILE
-    save_model(model_path, network, config, {"dev_accuracy": result.best_dev_accuracy, "run": run_dir.name})
-    heading = f"{run_dir.name}: dev accuracy {result.best_dev_accuracy:.4f}"
+    save_model(model_path, model, config, {"dev_accuracy": dev_accuracy, "run": run_dir.name})
+    heading = f"{run_dir.name}: dev accuracy {dev_accuracy:.4f}"
     plot_curves(metrics["history"], heading, run_dir / "curves.png", curve_unit(config))
     metrics["timings"]["total_s"] = round(time.perf_counter() - started, 3)
     write_metrics(run_dir, metrics)
-    return TrainOutcome(run_dir, model_path, submission_path, result, metrics)
+    return TrainOutcome(run_dir, model_path, submission_path, first, metrics)
 
 
 def predict_run(

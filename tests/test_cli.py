@@ -222,3 +222,35 @@ def test_inspection_errors_are_one_line(runner, in_tmp, sample_run, setup, args,
             shutil.copy(sample_run / "model.npz", bad / "model.npz")
     result = runner.invoke(app, args)
     assert result.exit_code == 1 and message in result.stderr and result.stderr.count("\n") == 1, result.output
+
+
+def test_train_ensemble_and_combine_runs(runner, in_tmp, blob_dir):
+    result = runner.invoke(app, train_args(blob_dir, "--ensemble", "2"))
+    assert result.exit_code == 0, result.output
+    (ensemble_dir,) = (in_tmp / "runs").iterdir()
+    assert ensemble_dir.name.endswith("-mlp-x2")
+    metrics = json.loads((ensemble_dir / "metrics.json").read_text())
+    assert [m["seed"] for m in metrics["members"]] == [0, 1] and "members" in result.output
+    model = load_run(ensemble_dir).network
+    assert len(model.networks) == 2
+    assert not np.array_equal(model.networks[0].layers[0].params["W"], model.networks[1].layers[0].params["W"])
+
+    assert runner.invoke(app, train_args(blob_dir, "--seed", "5", "--split-seed", "0")).exit_code == 0
+    single = max((in_tmp / "runs").iterdir(), key=lambda p: (p / "metrics.json").stat().st_mtime)
+    result = runner.invoke(app, ["ensemble", str(ensemble_dir), str(single)])
+    assert result.exit_code == 0, result.output
+    combined = next(p for p in (in_tmp / "runs").iterdir() if "-ensemble-x3" in p.name)
+    combined_metrics = json.loads((combined / "metrics.json").read_text())
+    preds = dev_predictions(load_run(combined))
+    assert combined_metrics["dev_accuracy"] == pytest.approx(preds.accuracy)
+    assert read_submission(in_tmp / "submissions" / f"{combined.name}.csv", n_test=50).shape == (50,)
+
+
+def test_ensemble_refuses_runs_with_different_dev_splits(runner, in_tmp, blob_dir):
+    for seed in ("1", "2"):
+        assert runner.invoke(app, train_args(blob_dir, "--seed", seed)).exit_code == 0
+    a, b = sorted((in_tmp / "runs").iterdir())
+    result = runner.invoke(app, ["ensemble", str(a), str(b)])
+    assert result.exit_code == 1 and "its dev split differs" in result.stderr
+    result = runner.invoke(app, ["ensemble", str(a)])
+    assert result.exit_code == 1 and "name at least two run folders" in result.stderr
