@@ -38,7 +38,8 @@ format: $(STAMP)
 
 bench: $(STAMP)  ## NumPy vs PyTorch CPU on data/train.csv (installs torch==2.13.0 into .venv)
 	$(BIN)/python -m pip install --quiet 'torch==2.13.0'
-	$(BIN)/python benchmarks/bench_mlp.py $(ARGS)
+	$(BIN)/python benchmarks/bench_train.py --preset mlp $(ARGS)
+	$(BIN)/python benchmarks/bench_train.py --preset cnn --limit 12800 $(ARGS)
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache runs

@@ -12,13 +12,18 @@ from numpy.lib.stride_tricks import sliding_window_view
 from .layers import Layer, init_weights
 
 
-def im2col(X: np.ndarray, k: int) -> np.ndarray:
-    """Every k x k patch of every image as a column: (N, C, H, W) → (N, C*k*k, Ho*Wo), stride 1."""
+def im2col(X: np.ndarray, k: int, out: np.ndarray | None = None) -> np.ndarray:
+    """Every k x k patch of every image as a column: (N, C, H, W) → (N, C*k*k, Ho*Wo), stride 1.
+
+    `out`, when its shape fits, receives the columns, so a layer can reuse one workspace from batch to batch.
+    """
     n, c, h, w = X.shape
     ho, wo = h - k + 1, w - k + 1
-    windows = sliding_window_view(X, (k, k), axis=(2, 3))  # (N, C, Ho, Wo, k, k) view, no copy
-    cols = np.ascontiguousarray(windows.transpose(0, 1, 4, 5, 2, 3))  # (N, C, k, k, Ho, Wo)
-    return cols.reshape(n, c * k * k, ho * wo)  # (N, C*k*k, L)
+    windows = sliding_window_view(X, (k, k), axis=(2, 3)).transpose(0, 1, 4, 5, 2, 3)  # (N, C, k, k, Ho, Wo) view
+    if out is None or out.shape != (n, c * k * k, ho * wo) or out.dtype != X.dtype:
+        out = np.empty((n, c * k * k, ho * wo), dtype=X.dtype)
+    np.copyto(out.reshape(windows.shape), windows)
+    return out  # (N, C*k*k, L)
 
 
 class Conv2D(Layer):
@@ -39,6 +44,7 @@ class Conv2D(Layer):
         dtype=np.float32,
     ):
         super().__init__()
+        self.workspace: dict[str, np.ndarray] = {}  # im2col buffers reused while the batch shape repeats
         self.in_channels, self.out_channels, self.k, self.padding, self.init = (
             in_channels,
             out_channels,
@@ -57,16 +63,18 @@ class Conv2D(Layer):
             X = np.pad(X, ((0, 0), (0, 0), (p, p), (p, p)))  # (N, C, H+2p, W+2p)
         n, _, h, w = X.shape
         self.padded_shape = X.shape
-        self.cols = im2col(X, self.k)  # (N, C*k*k, L)
+        cols = im2col(X, self.k, self.workspace.get("cols") if training else None)  # (N, C*k*k, L)
+        if training:
+            self.workspace["cols"] = cols  # backward needs it; inference keeps nothing
         W2 = self.params["W"].reshape(self.out_channels, -1)  # (F, C*k*k)
-        Y = np.matmul(W2, self.cols)  # (N, F, L): one GEMM per image, batched
+        Y = np.matmul(W2, cols)  # (N, F, L): one GEMM per image, batched
         Y += self.params["b"][:, None]
         return Y.reshape(n, self.out_channels, h - self.k + 1, w - self.k + 1)  # (N, F, Ho, Wo)
 
     def backward(self, dY, need_dX=True):
         n = len(dY)
         dY2 = dY.reshape(n, self.out_channels, -1)  # (N, F, L)
-        dW = np.matmul(dY2, self.cols.transpose(0, 2, 1)).sum(axis=0)  # (F, C*k*k)
+        dW = np.matmul(dY2, self.workspace["cols"].transpose(0, 2, 1)).sum(axis=0)  # (F, C*k*k)
         self.grads["W"][...] = dW.reshape(self.grads["W"].shape)
         self.grads["b"][...] = dY2.sum(axis=(0, 2))  # (F,)
         if not need_dX:
@@ -74,7 +82,8 @@ class Conv2D(Layer):
         k = self.k
         dY_full = np.pad(dY, ((0, 0), (0, 0), (k - 1, k - 1), (k - 1, k - 1)))  # (N, F, Ho+2k-2, Wo+2k-2)
         W_flip = self.params["W"][:, :, ::-1, ::-1].transpose(1, 0, 2, 3).reshape(self.in_channels, -1)  # (C, F*k*k)
-        dX = np.matmul(W_flip, im2col(dY_full, k)).reshape(self.padded_shape)  # (N, C, H+2p, W+2p)
+        dcols = self.workspace["dcols"] = im2col(dY_full, k, self.workspace.get("dcols"))  # (N, F*k*k, H*W)
+        dX = np.matmul(W_flip, dcols).reshape(self.padded_shape)  # (N, C, H+2p, W+2p)
         if self.padding:
             p = self.padding
             dX = dX[:, :, p:-p, p:-p]  # (N, C, H, W)
@@ -112,8 +121,9 @@ class MaxPool2D(Layer):
         Y = views[0].copy()  # (N, C, Ho, Wo)
         for view in views[1:]:
             np.maximum(Y, view, out=Y)
-        self.masks = [view == Y for view in views]  # s*s of (N, C, Ho, Wo)
-        self.ties = np.add.reduce(self.masks, dtype=X.dtype)  # (N, C, Ho, Wo): 1 unless values tie
+        if training:
+            self.masks = [view == Y for view in views]  # s*s of (N, C, Ho, Wo)
+            self.ties = np.add.reduce(self.masks, dtype=X.dtype)  # (N, C, Ho, Wo): 1 unless values tie
         return Y
 
     def backward(self, dY, need_dX=True):
@@ -149,25 +159,35 @@ class BatchNorm(Layer):
         axes, shape = self._axes_and_shape(X)
         if training:
             mean = X.mean(axis=axes)  # (C,)
-            var = X.var(axis=axes)  # (C,)
+            var = np.maximum(np.square(X).mean(axis=axes) - mean * mean, 0)  # (C,) E[x²] - E[x]², one pass fewer
             m = self.momentum
             self.buffers["mean"][...] = m * self.buffers["mean"] + (1 - m) * mean
             self.buffers["var"][...] = m * self.buffers["var"] + (1 - m) * var
+            self.X, self.mean = X, mean
         else:
             mean, var = self.buffers["mean"], self.buffers["var"]
-        self.inv_std = (1 / np.sqrt(var + self.eps)).astype(X.dtype)  # (C,)
-        self.X_hat = (X - mean.reshape(shape)) * self.inv_std.reshape(shape)  # (N, C, ...)
-        return self.X_hat * self.params["gamma"].reshape(shape) + self.params["beta"].reshape(shape)
+        self.inv_std = inv_std = (1 / np.sqrt(var + self.eps)).astype(X.dtype)  # (C,)
+        scale = self.params["gamma"] * inv_std  # (C,) y = x * scale + shift, the normalisation folded in
+        shift = self.params["beta"] - mean * scale
+        Y = X * scale.reshape(shape)  # (N, C, ...)
+        Y += shift.reshape(shape)
+        return Y
 
     def backward(self, dY, need_dX=True):
         axes, shape = self._axes_and_shape(dY)
-        self.grads["gamma"][...] = (dY * self.X_hat).sum(axis=axes)  # (C,)
-        self.grads["beta"][...] = dY.sum(axis=axes)  # (C,)
+        X_hat = self.X - self.mean.reshape(shape)  # (N, C, ...)
+        X_hat *= self.inv_std.reshape(shape)
+        dgamma = (dY * X_hat).sum(axis=axes)  # (C,)
+        dbeta = dY.sum(axis=axes)  # (C,)
+        self.grads["gamma"][...] = dgamma
+        self.grads["beta"][...] = dbeta
         m = dY.size // self.channels
-        dX_hat = dY * self.params["gamma"].reshape(shape)  # (N, C, ...)
-        mean_dX_hat = dX_hat.mean(axis=axes).reshape(shape)  # (1, C, 1, 1)
-        mean_dX_hat_x = (dX_hat * self.X_hat).sum(axis=axes).reshape(shape) / m
-        return (dX_hat - mean_dX_hat - self.X_hat * mean_dX_hat_x) * self.inv_std.reshape(shape)
+        # dX = gamma/std * (dY - mean(dY) - X_hat * mean(dY * X_hat)), computed in place on X_hat
+        X_hat *= (-dgamma / m).reshape(shape)
+        X_hat += dY
+        X_hat -= (dbeta / m).reshape(shape)
+        X_hat *= (self.params["gamma"] * self.inv_std).reshape(shape)
+        return X_hat
 
     def spec(self):
         return {"type": self.kind, "channels": self.channels, "momentum": self.momentum, "eps": self.eps}

@@ -10,7 +10,8 @@ INITS = ("he", "glorot", "uniform")
 
 
 class Layer:
-    """A differentiable block: `forward` caches, `backward` returns dX and fills `grads` in place."""
+    """A differentiable block: `forward(training=True)` caches what `backward` needs; backward returns dX and
+    fills `grads` in place. Inference (`training=False`) keeps nothing, so prediction holds no activations."""
 
     kind: ClassVar[str] = ""
     needs_rng: ClassVar[bool] = False  # constructor takes rng= and dtype=
@@ -67,7 +68,8 @@ class Dense(Layer):
         self._add_param("b", bias)  # (H,)
 
     def forward(self, X, training=False):
-        self.X = X  # (N, D)
+        if training:
+            self.X = X  # (N, D)
         return X @ self.params["W"] + self.params["b"]  # (N, H)
 
     def backward(self, dY, need_dX=True):
@@ -85,7 +87,8 @@ class ReLU(Layer):
     kind = "relu"
 
     def forward(self, X, training=False):
-        self.mask = X > 0  # (N, ...)
+        if training:
+            self.mask = X > 0  # (N, ...)
         return np.maximum(X, 0)
 
     def backward(self, dY, need_dX=True):

@@ -67,7 +67,7 @@ class Network:
     def all_finite(self) -> bool:
         return all(np.isfinite(p).all() for p, _ in self.parameter_pairs())
 
-    def predict_proba(self, X: np.ndarray, batch_size: int = 500) -> np.ndarray:
+    def predict_proba(self, X: np.ndarray, batch_size: int = 256) -> np.ndarray:
         """Softmax probabilities in inference mode, in batches to bound memory."""
         parts = [softmax(self.forward(X[i : i + batch_size])) for i in range(0, len(X), batch_size)]
         return np.concatenate(parts) if parts else np.zeros((0, N_CLASSES), np.float32)  # (N, 10)
@@ -143,7 +143,7 @@ class Ensemble:
             raise ValueError("an ensemble needs at least one network")
         self.networks = networks
 
-    def predict_proba(self, X: np.ndarray, batch_size: int = 500) -> np.ndarray:
+    def predict_proba(self, X: np.ndarray, batch_size: int = 256) -> np.ndarray:
         return np.mean([net.predict_proba(X, batch_size) for net in self.networks], axis=0)  # (N, 10)
 
     @property

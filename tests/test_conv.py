@@ -56,7 +56,7 @@ def test_maxpool_ties_share_each_window_gradient():
     layer = MaxPool2D(2)
     X = np.zeros((1, 1, 4, 4))
     X[0, 0, 0, 0] = 1.0  # one window with a single maximum, three all-zero windows
-    layer.forward(X)
+    layer.forward(X, training=True)
     dX = layer.backward(np.ones((1, 1, 2, 2)))
     assert dX[0, 0, 0, 0] == 1 and dX[0, 0, :2, :2].sum() == 1
     np.testing.assert_array_equal(dX[0, 0, 2:, 2:], 0.25)
@@ -66,7 +66,7 @@ def test_maxpool_ties_share_each_window_gradient():
 def test_maxpool_drops_a_ragged_edge():
     layer = MaxPool2D(2)
     X = np.arange(25.0).reshape(1, 1, 5, 5)
-    np.testing.assert_array_equal(layer.forward(X)[0, 0], [[6, 8], [16, 18]])
+    np.testing.assert_array_equal(layer.forward(X, training=True)[0, 0], [[6, 8], [16, 18]])
     assert layer.backward(np.ones((1, 1, 2, 2))).shape == X.shape
 
 

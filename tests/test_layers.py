@@ -24,7 +24,7 @@ def numeric_grad(f, x: np.ndarray, eps: float = 1e-6) -> np.ndarray:
     return grad
 
 
-def check_layer(layer, X: np.ndarray, rng: np.random.Generator, training: bool = False) -> None:
+def check_layer(layer, X: np.ndarray, rng: np.random.Generator, training: bool = True) -> None:
     """Loss = sum(G * layer(X)) for a fixed random G; compare dX and every parameter gradient."""
     G = rng.standard_normal(layer.forward(X, training).shape)
 
@@ -48,7 +48,7 @@ def test_dense_gradients(init):
 def test_dense_skips_input_gradient_when_first():
     rng = np.random.default_rng(0)
     layer = Dense(5, 4, rng=rng, dtype=np.float64)
-    layer.forward(rng.standard_normal((3, 5)))
+    layer.forward(rng.standard_normal((3, 5)), training=True)
     assert layer.backward(np.ones((3, 4)), need_dX=False) is None
     assert np.allclose(layer.grads["b"], 3.0)
 

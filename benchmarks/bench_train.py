@@ -1,0 +1,162 @@
+"""Training speed of a preset's architecture on the full train.csv: NumPy (this package) against PyTorch CPU.
+
+Both sides train the same layers (PyTorch's are built from the same architecture JSON the NumPy model uses), the
+same batch size and Adam, on the same float32 data, one process each so peak RSS is their own. Augmentation is off
+on both sides (it is not part of the network). Prints seconds per epoch, samples/s, peak RSS and the ratio
+NumPy/PyTorch.
+
+    python benchmarks/bench_train.py --preset mlp [--hidden 256,128 --dropout 0]
+    python benchmarks/bench_train.py --preset cnn --epochs 1 --limit 12800
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+
+def config_from(args):
+    from kaggle_digits.presets import preset_config
+
+    return preset_config(args.preset, hidden_sizes=args.hidden, dropout=args.dropout, batch_size=args.batch_size)
+
+
+def load(args) -> tuple[np.ndarray, np.ndarray]:
+    from kaggle_digits.data import load_train
+    from kaggle_digits.workflow import dev_split
+
+    train = load_train(args.data_dir)
+    train_idx, _ = dev_split(train, config_from(args))
+    train_idx = train_idx[: args.limit] if args.limit else train_idx
+    return train.features(train_idx), train.labels[train_idx]
+
+
+def numpy_epochs(args, X, y) -> list[float]:
+    from kaggle_digits.allocator import keep_large_allocations
+    from kaggle_digits.losses import cross_entropy
+    from kaggle_digits.model import architecture, build_network
+    from kaggle_digits.optim import Adam
+
+    keep_large_allocations()
+    config = config_from(args)
+    rng = np.random.default_rng(0)
+    net = build_network(architecture(config), rng)
+    opt = Adam(net.parameter_pairs())
+    times = []
+    for _ in range(args.epochs + 1):
+        start = time.perf_counter()
+        order = rng.permutation(len(X))
+        for begin in range(0, len(X), config.batch_size):
+            index = order[begin : begin + config.batch_size]
+            _, delta = cross_entropy(net.forward(X[index], training=True), y[index])
+            net.backward(delta)
+            opt.step(1e-3)
+        times.append(time.perf_counter() - start)
+    return times[1:]  # the first epoch warms up
+
+
+def torch_model(spec: dict):
+    """The same network in PyTorch, layer for layer, from the NumPy model's architecture JSON."""
+    import torch
+
+    build = {
+        "dense": lambda e: torch.nn.Linear(e["n_in"], e["n_out"]),
+        "relu": lambda e: torch.nn.ReLU(),
+        "dropout": lambda e: torch.nn.Dropout(e["rate"]),
+        "flatten": lambda e: torch.nn.Flatten(),
+        "conv2d": lambda e: torch.nn.Conv2d(
+            e["in_channels"], e["out_channels"], e["kernel_size"], padding=e["padding"]
+        ),
+        "maxpool2d": lambda e: torch.nn.MaxPool2d(e["size"]),
+        "batchnorm": lambda e: torch.nn.BatchNorm2d(e["channels"], momentum=1 - e["momentum"], eps=e["eps"]),
+    }
+    return torch.nn.Sequential(*(build[e["type"]](e) for e in spec["layers"]))
+
+
+def torch_epochs(args, X, y) -> list[float]:
+    import torch
+
+    from kaggle_digits.model import architecture
+
+    torch.manual_seed(0)
+    spec = architecture(config_from(args))
+    net = torch_model(spec)
+    opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+    loss_fn = torch.nn.CrossEntropyLoss()
+    Xt, yt = torch.from_numpy(X).reshape(len(X), *spec["input_shape"]), torch.from_numpy(y)
+    batch = config_from(args).batch_size
+    times = []
+    net.train()
+    for _ in range(args.epochs + 1):
+        start = time.perf_counter()
+        order = torch.randperm(len(Xt))
+        for begin in range(0, len(Xt), batch):
+            index = order[begin : begin + batch]
+            opt.zero_grad(set_to_none=True)
+            loss_fn(net(Xt[index]), yt[index]).backward()
+            opt.step()
+        times.append(time.perf_counter() - start)
+    return times[1:]
+
+
+def worker(args) -> None:
+    X, y = load(args)
+    times = (numpy_epochs if args.worker == "numpy" else torch_epochs)(args, X, y)
+    per_epoch = float(np.median(times))
+    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"s_per_epoch": per_epoch, "samples_per_s": len(X) / per_epoch, "peak_rss_mib": peak_mib}))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--preset", default="mlp", choices=["mlp", "cnn"])
+    parser.add_argument("--data-dir", default="data")
+    parser.add_argument("--hidden", type=lambda s: tuple(int(v) for v in s.split(",")), help="e.g. 256,128")
+    parser.add_argument("--dropout", type=float)
+    parser.add_argument("--batch-size", type=int)
+    parser.add_argument("--epochs", type=int, default=2, help="timed epochs, after one warm-up epoch")
+    parser.add_argument("--limit", type=int, default=0, help="train rows per epoch (0: the whole train split)")
+    parser.add_argument("--worker", choices=["numpy", "torch"], help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        worker(args)
+        return
+    from kaggle_digits.display import describe
+
+    config = config_from(args)
+    rows = args.limit or "all"
+    print(
+        f"{args.preset}: {describe(config.to_dict())}, dropout {config.dropout}, Adam, batch {config.batch_size}, "
+        f"float32, {rows} train rows, median of {args.epochs} epochs after a warm-up"
+    )
+    passthrough = [a for a in sys.argv[1:]]
+    results = {}
+    for side in ("numpy", "torch"):
+        if side == "torch":
+            try:
+                import torch
+
+                print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
+            except ImportError:
+                print("torch: not installed (pip install torch==2.13.0) — skipped")
+                continue
+        cmd = [sys.executable, __file__, *passthrough, "--worker", side]
+        out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1]
+        results[side] = r = json.loads(out)
+        print(
+            f"{side:>6}: {r['s_per_epoch']:.2f} s/epoch  {r['samples_per_s']:>9,.0f} samples/s  "
+            f"peak RSS {r['peak_rss_mib']:,.0f} MiB"
+        )
+    if len(results) == 2:
+        ratio = results["numpy"]["s_per_epoch"] / results["torch"]["s_per_epoch"]
+        print(f" ratio NumPy/PyTorch (time per epoch): {ratio:.2f}")
+
+
+if __name__ == "__main__":
+    main()
