@@ -98,7 +98,24 @@ def fit(
     result = FitResult()
     best_state = network.state()
     start = time.perf_counter()
-    step = 0
+    step, epoch = 0, 0
+
+    def report(loss: float, record: EpochRecord | None = None) -> None:
+        if callback is not None:
+            elapsed = time.perf_counter() - start
+            speed = result.samples_seen / elapsed
+            callback(
+                TrainEvent(
+                    epoch, config.epochs, step, total_steps, loss, speed, elapsed, record, result.best_dev_accuracy
+                )
+            )
+
+    def keep_if_best(dev_accuracy: float) -> None:
+        nonlocal best_state
+        if not dev_accuracy <= result.best_dev_accuracy:  # also true while the best is still NaN
+            result.best_dev_accuracy, result.best_epoch = dev_accuracy, epoch
+            best_state = network.state()
+
     try:
         for epoch in range(1, config.epochs + 1):
             epoch_start = time.perf_counter()
@@ -118,19 +135,7 @@ def fit(
                 result.samples_seen += len(yb)
                 loss_sum += loss * len(yb)
                 correct += int((logits.argmax(axis=1) == yb).sum())
-                if callback is not None:
-                    elapsed = time.perf_counter() - start
-                    callback(
-                        TrainEvent(
-                            epoch,
-                            config.epochs,
-                            step,
-                            total_steps,
-                            loss,
-                            result.samples_seen / elapsed,
-                            elapsed,
-                        )
-                    )
+                report(loss)
             if epoch % config.eval_every and epoch != config.epochs:
                 continue
             if not network.all_finite():
@@ -139,42 +144,16 @@ def fit(
                     f"(now {config.learning_rate:g})"
                 )
             dev_loss, dev_accuracy = evaluate(network, X_dev, y_dev)
-            record = EpochRecord(
-                epoch,
-                loss_sum / n,
-                correct / n,
-                dev_loss,
-                dev_accuracy,
-                lr,
-                time.perf_counter() - epoch_start,
-            )
+            seconds = time.perf_counter() - epoch_start
+            record = EpochRecord(epoch, loss_sum / n, correct / n, dev_loss, dev_accuracy, lr, seconds)
             result.history.append(record)
-            if not dev_accuracy <= result.best_dev_accuracy:
-                result.best_dev_accuracy, result.best_epoch = dev_accuracy, epoch
-                best_state = network.state()
-            if callback is not None:
-                elapsed = time.perf_counter() - start
-                callback(
-                    TrainEvent(
-                        epoch,
-                        config.epochs,
-                        step,
-                        total_steps,
-                        record.loss,
-                        result.samples_seen / elapsed,
-                        elapsed,
-                        record,
-                        result.best_dev_accuracy,
-                    )
-                )
+            keep_if_best(dev_accuracy)
+            report(record.loss, record)
     except KeyboardInterrupt:
         result.interrupted = True
     result.seconds = time.perf_counter() - start
     if result.interrupted and network.all_finite():
-        dev_loss, dev_accuracy = evaluate(network, X_dev, y_dev)
-        if not dev_accuracy <= result.best_dev_accuracy:
-            result.best_dev_accuracy, result.best_epoch = dev_accuracy, epoch
-            best_state = network.state()
+        keep_if_best(evaluate(network, X_dev, y_dev)[1])
     network.load_state(best_state)
     if math.isnan(result.best_dev_accuracy):
         result.best_dev_accuracy = evaluate(network, X_dev, y_dev)[1]
