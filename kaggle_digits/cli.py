@@ -9,6 +9,7 @@ from typing import Annotated
 import numpy as np
 import typer
 from rich.console import Console
+from rich.text import Text
 
 from . import data as data_module
 from .allocator import keep_large_allocations
@@ -32,7 +33,7 @@ from .display import (
 from .ensemble import combine_runs
 from .errors import KaggleDigitsError
 from .evaluation import evaluate_run, misclassified_picture
-from .kaggle_api import COMPETITION, KaggleClient
+from .kaggle_api import COMPETITION, KaggleClient, credentials_source
 from .plots import show_png
 from .presets import PRESETS, preset_config
 from .runs import load_run, resolve_run
@@ -66,7 +67,7 @@ def user_errors(command):
         try:
             return command(*args, **kwargs)
         except KaggleDigitsError as exc:
-            err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+            err_console.print(Text.assemble(("error: ", "bold red"), str(exc)), highlight=False, soft_wrap=True)
             raise typer.Exit(1) from None
 
     return wrapper
@@ -146,6 +147,14 @@ def predict(
 
 
 Competition = Annotated[str, typer.Option(help="Kaggle competition slug.")]
+Verbose = Annotated[bool, typer.Option("--verbose", help="Say where credentials come from (never their values).")]
+
+
+def kaggle_client(competition: str, verbose: bool) -> KaggleClient:
+    """The Kaggle adapter; with --verbose, first say which credentials it will use."""
+    if verbose:
+        console.print(f"Kaggle competition {competition!r}; credentials from {credentials_source()}", highlight=False)
+    return KaggleClient(competition)
 
 
 @app.command()
@@ -154,9 +163,10 @@ def download(
     competition: Competition = COMPETITION,
     data_dir: DataDir = Path("data"),
     force: Annotated[bool, typer.Option("--force", help="Download again even if valid files are present.")] = False,
+    verbose: Verbose = False,
 ) -> None:
     """Download the competition files with the official Kaggle client, check them, extract atomically."""
-    outcome = download_data(KaggleClient(competition), data_dir, force)
+    outcome = download_data(kaggle_client(competition, verbose), data_dir, force)
     counts = ", ".join(f"{name} {n:,} rows" for name, n in outcome.rows.items())
     if outcome.downloaded:
         console.print(f"Downloaded {competition} into [bold]{data_dir}[/]: {counts}")
@@ -175,11 +185,12 @@ def submit(
     competition: Competition = COMPETITION,
     data_dir: DataDir = Path("data"),
     submissions_dir: Annotated[Path, typer.Option(help="Where to look for the newest CSV.")] = Path("submissions"),
+    verbose: Verbose = False,
 ) -> None:
     """Check a submission CSV, upload it to Kaggle, and optionally wait for its public score."""
     path = file or newest_submission(submissions_dir)
     rows = validate_for_upload(path, data_dir)
-    client = KaggleClient(competition)
+    client = kaggle_client(competition, verbose)
     ref, reply = client.submit(path, message or f"kaggle-digits {path.name}")
     console.print(f"Submitted [bold]{path}[/] ({rows:,} rows) as #{ref}: {reply}")
     if limits := limits_or_none(client):
@@ -195,9 +206,10 @@ def submissions(
     limit: Annotated[int, typer.Option(help="How many recent submissions to show.")] = 20,
     competition: Competition = COMPETITION,
     runs_dir: RunsDir = Path("runs"),
+    verbose: Verbose = False,
 ) -> None:
     """Your recent Kaggle submissions, beside the local run (preset, dev accuracy) that wrote each file."""
-    rows = submissions_with_runs(KaggleClient(competition), runs_dir, limit)
+    rows = submissions_with_runs(kaggle_client(competition, verbose), runs_dir, limit)
     console.print(submissions_table(rows, competition))
 
 

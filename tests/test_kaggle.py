@@ -129,7 +129,8 @@ def test_credentials_from_kaggle_json_and_from_an_access_token(sandbox):
     (config / "kaggle.json").unlink()
     sandbox.env["KAGGLE_API_TOKEN"] = TOKEN
     sandbox.env["VERBOSE"] = "1"  # the client's own verbose mode would dump the Authorization header
-    assert sandbox.run("download", "--force").returncode == 0
+    done = sandbox.run("download", "--force", "--verbose")  # Sandbox.run fails if any secret is printed
+    assert done.returncode == 0 and "credentials from KAGGLE_API_TOKEN" in done.stdout
     assert sandbox.server.state.auth_headers[-1] == f"Bearer {TOKEN}"
 
 
