@@ -135,7 +135,7 @@ PRESETS: dict[str, TrainConfig] = {
         batch_size=128,
         weight_decay=1e-2,
         augment=True,
-        notes="conv32-conv32-pool-conv64-conv64-pool-fc256, BatchNorm, Adam one-cycle-like schedule, augmentation.",
+        notes="conv32-conv32-pool-conv64-conv64-pool-fc256, BatchNorm, Adam, warm-up then cosine decay, augmentation.",
     ),
 }
 
