@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import numpy as np
 
 from .data import load_test
 from .errors import KaggleDigitsError
 from .evaluation import run_data_dir, run_train_data
-from .model import Ensemble, save_model
-from .runs import MODEL_FILE, Run, new_run_dir, timestamp, write_metrics
-from .submission import write_submission
-from .workflow import TrainOutcome, dev_split
+from .model import Ensemble
+from .runs import Run, timestamp
+from .workflow import TrainOutcome, dev_split, save_run
 
 
 def combine_runs(
@@ -39,14 +37,12 @@ def combine_runs(
     dev_accuracy = float((model.predict_proba(train.features(dev_idx)).argmax(axis=1) == train.labels[dev_idx]).mean())
     test = load_test(run_data_dir(runs[0]))
     test_labels = model.predict_proba(test.features()).argmax(axis=1)  # (T,)
-    run_dir = new_run_dir(runs_root, f"{timestamp()}-ensemble-x{len(networks)}")
-    submission_path = write_submission(Path(submissions_dir) / f"{run_dir.name}.csv", test_labels, len(test))
     config = runs[0].config
     metrics = {
         "preset": f"ensemble of {', '.join(sorted({r.config.preset for r in runs}))}",
         "config": config.to_dict(),
         "seed": config.seed,
-        "data": runs[0].metrics["data"],
+        "data": runs[0].metrics["data"] | {"test_rows": len(test)},
         "parameters": model.n_parameters,
         "dev_accuracy": dev_accuracy,
         "best_epoch": 0,
@@ -54,9 +50,6 @@ def combine_runs(
         "history": [],
         "members": [{"run": str(r.path), "dev_accuracy": r.metrics.get("dev_accuracy")} for r in runs],
         "timings": {"load_s": 0.0, "train_s": 0.0, "predict_s": 0.0, "samples_per_s": 0.0},
-        "submission": str(submission_path),
     }
-    model_path = run_dir / MODEL_FILE
-    save_model(model_path, model, config, {"dev_accuracy": dev_accuracy, "run": run_dir.name})
-    write_metrics(run_dir, metrics)
-    return TrainOutcome(run_dir, model_path, submission_path, None, metrics)
+    name = f"{timestamp()}-ensemble-x{len(networks)}"
+    return save_run(name, model, config, test_labels, metrics, runs_root, submissions_dir)

@@ -154,13 +154,13 @@ def misclassified_picture(
     suffix = "".join(f"-{n}{d}" for n, d in (("true", true_digit), ("pred", predicted_digit)) if d is not None)
     path = out or run.path / f"misclassified{suffix}.png"
     what = "" if true_digit is None and predicted_digit is None else " matching the filter"
+    total_wrong = int((predicted != preds.labels).sum())
     heading = (
         f"{run.path.name}: {len(shown)} of {len(matching)} misclassified dev images{what} "
-        f"({int((predicted != preds.labels).sum())} wrong of {len(preds.labels)}), most confident first"
+        f"({total_wrong} wrong of {len(preds.labels)}), most confident first"
     )
     if len(shown):
         plot_misclassified(preds.images[shown], titles, heading, path)
-    total_wrong = int((predicted != preds.labels).sum())
     return MisclassifiedOutcome(path, len(shown), len(matching), total_wrong, len(preds.labels), top_confusions(counts))
 
 

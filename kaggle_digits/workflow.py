@@ -31,7 +31,7 @@ class TrainOutcome:
     run_dir: Path
     model_path: Path
     submission_path: Path
-    fit: FitResult
+    fit: FitResult | None  # None for an ensemble combined from saved runs
     metrics: dict[str, Any]
 
 
@@ -95,9 +95,6 @@ def train_run(
     stage("Predicting test.csv")
     test_labels = model.predict_proba(test.features()).argmax(axis=1)  # (T,)
     predicted = time.perf_counter()
-    name = f"{timestamp()}-{config.preset}" + (f"-x{len(networks)}" if members > 1 else "")
-    run_dir = new_run_dir(runs_root, name)
-    submission_path = write_submission(Path(submissions_dir) / f"{run_dir.name}.csv", test_labels, len(test))
     first = results[0]
     metrics = {
         "preset": config.preset,
@@ -122,8 +119,8 @@ def train_run(
             "train_s": round(trained - loaded, 3),
             "predict_s": round(predicted - trained, 3),
             "samples_per_s": round(sum(r.samples_seen for r in results) / sum(r.seconds for r in results), 1),
+            "total_s": round(time.perf_counter() - started, 3),
         },
-        "submission": str(submission_path),
     }
     if members > 1:
         metrics["members"] = [
@@ -135,13 +132,32 @@ def train_run(
             }
             for m, r in enumerate(results)
         ]
+    name = f"{timestamp()}-{config.preset}" + (f"-x{len(networks)}" if members > 1 else "")
+    return save_run(name, model, config, test_labels, metrics, runs_root, submissions_dir, first)
+
+
+def save_run(
+    name: str,
+    model: Model,
+    config: TrainConfig,
+    test_labels: np.ndarray,
+    metrics: dict[str, Any],
+    runs_root: str | os.PathLike[str],
+    submissions_dir: str | os.PathLike[str],
+    fit_result: FitResult | None = None,
+) -> TrainOutcome:
+    """Create the run folder and write its submission, model.npz, curves.png (given a history) and metrics.json."""
+    run_dir = new_run_dir(runs_root, name)
+    submission_path = Path(submissions_dir) / f"{run_dir.name}.csv"
+    write_submission(submission_path, test_labels, metrics["data"]["test_rows"])
+    metrics["submission"] = str(submission_path)
     model_path = run_dir / MODEL_FILE
-    save_model(model_path, model, config, {"dev_accuracy": dev_accuracy, "run": run_dir.name})
-    heading = f"{run_dir.name}: dev accuracy {dev_accuracy:.4f}"
-    plot_curves(metrics["history"], heading, run_dir / "curves.png", curve_unit(config))
-    metrics["timings"]["total_s"] = round(time.perf_counter() - started, 3)
+    save_model(model_path, model, config, {"dev_accuracy": metrics["dev_accuracy"], "run": run_dir.name})
+    if metrics["history"]:
+        heading = f"{run_dir.name}: dev accuracy {metrics['dev_accuracy']:.4f}"
+        plot_curves(metrics["history"], heading, run_dir / "curves.png", curve_unit(config))
     write_metrics(run_dir, metrics)
-    return TrainOutcome(run_dir, model_path, submission_path, first, metrics)
+    return TrainOutcome(run_dir, model_path, submission_path, fit_result, metrics)
 
 
 def predict_run(
