@@ -1,7 +1,9 @@
-"""Convolutional layers in NCHW float32: Conv2D (im2col feeding one batched GEMM), MaxPool2D, BatchNorm.
+"""Convolutional layers in NCHW float32: Conv2D (im2col feeding batched GEMMs), MaxPool2D, BatchNorm.
 
 Conv2D's input gradient is itself a convolution (of the zero-padded output gradient with the flipped kernels), so
-it reuses im2col and one batched GEMM instead of scattering columns back with col2im.
+it reuses im2col and a batched GEMM instead of scattering columns back with col2im. Every layer splits the batch
+into one chunk per core (`parallel.map_batch`); chunks write disjoint rows of preallocated outputs, and what sums
+over the batch (weight gradients, BatchNorm statistics) is summed from per-chunk partials.
 """
 
 from __future__ import annotations
@@ -10,20 +12,33 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from .layers import Layer, init_weights
+from .parallel import map_batch
 
 
 def im2col(X: np.ndarray, k: int, out: np.ndarray | None = None) -> np.ndarray:
-    """Every k x k patch of every image as a column: (N, C, H, W) → (N, C*k*k, Ho*Wo), stride 1.
-
-    `out`, when its shape fits, receives the columns, so a layer can reuse one workspace from batch to batch.
-    """
+    """Every k x k patch of every image as a column: (N, C, H, W) → (N, C*k*k, Ho*Wo), stride 1, into `out`."""
     n, c, h, w = X.shape
-    ho, wo = h - k + 1, w - k + 1
     windows = sliding_window_view(X, (k, k), axis=(2, 3)).transpose(0, 1, 4, 5, 2, 3)  # (N, C, k, k, Ho, Wo) view
-    if out is None or out.shape != (n, c * k * k, ho * wo) or out.dtype != X.dtype:
-        out = np.empty((n, c * k * k, ho * wo), dtype=X.dtype)
+    if out is None:
+        out = np.empty((n, c * k * k, (h - k + 1) * (w - k + 1)), dtype=X.dtype)
     np.copyto(out.reshape(windows.shape), windows)
     return out  # (N, C*k*k, L)
+
+
+class Workspace:
+    """Named arrays kept from batch to batch while their shape repeats, so a layer does not re-allocate them."""
+
+    def __init__(self) -> None:
+        self.arrays: dict[str, np.ndarray] = {}
+
+    def get(self, name: str, shape: tuple[int, ...], dtype, zeros: bool = False) -> np.ndarray:
+        array = self.arrays.get(name)
+        if array is None or array.shape != shape or array.dtype != dtype:
+            array = self.arrays[name] = np.zeros(shape, dtype) if zeros else np.empty(shape, dtype)
+        return array
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return self.arrays[name]
 
 
 class Conv2D(Layer):
@@ -44,7 +59,7 @@ class Conv2D(Layer):
         dtype=np.float32,
     ):
         super().__init__()
-        self.workspace: dict[str, np.ndarray] = {}  # im2col buffers reused while the batch shape repeats
+        self.workspace = Workspace()  # im2col buffers reused while the batch shape repeats
         self.in_channels, self.out_channels, self.k, self.padding, self.init = (
             in_channels,
             out_channels,
@@ -61,29 +76,48 @@ class Conv2D(Layer):
         if self.padding:
             p = self.padding
             X = np.pad(X, ((0, 0), (0, 0), (p, p), (p, p)))  # (N, C, H+2p, W+2p)
-        n, _, h, w = X.shape
+        n, c, h, w = X.shape
+        F, k = self.out_channels, self.k
+        ho, wo = h - k + 1, w - k + 1
         self.padded_shape = X.shape
-        cols = im2col(X, self.k, self.workspace.get("cols") if training else None)  # (N, C*k*k, L)
-        if training:
-            self.workspace["cols"] = cols  # backward needs it; inference keeps nothing
-        W2 = self.params["W"].reshape(self.out_channels, -1)  # (F, C*k*k)
-        Y = np.matmul(W2, cols)  # (N, F, L): one GEMM per image, batched
-        Y += self.params["b"][:, None]
-        return Y.reshape(n, self.out_channels, h - self.k + 1, w - self.k + 1)  # (N, F, Ho, Wo)
+        cols = self.workspace.get("cols", (n, c * k * k, ho * wo), X.dtype) if training else None  # backward's
+        W2 = self.params["W"].reshape(F, -1)  # (F, C*k*k)
+        b = self.params["b"][:, None]  # (F, 1)
+        Y = np.empty((n, F, ho * wo), X.dtype)  # (N, F, L)
+
+        def kernel(rows: slice) -> None:
+            np.matmul(W2, im2col(X[rows], k, None if cols is None else cols[rows]), out=Y[rows])  # (n, F, L)
+            Y[rows] += b
+
+        map_batch(kernel, n)
+        return Y.reshape(n, F, ho, wo)  # (N, F, Ho, Wo)
 
     def backward(self, dY, need_dX=True):
-        n = len(dY)
-        dY2 = dY.reshape(n, self.out_channels, -1)  # (N, F, L)
-        dW = np.matmul(dY2, self.workspace["cols"].transpose(0, 2, 1)).sum(axis=0)  # (F, C*k*k)
-        self.grads["W"][...] = dW.reshape(self.grads["W"].shape)
-        self.grads["b"][...] = dY2.sum(axis=(0, 2))  # (F,)
+        n, F, ho, wo = dY.shape
+        k, C = self.k, self.in_channels
+        dY2 = dY.reshape(n, F, -1)  # (N, F, L)
+        cols = self.workspace["cols"]  # (N, C*k*k, L)
+        _, _, h, w = self.padded_shape
+        if need_dX:
+            dY_full = self.workspace.get("dY_full", (n, F, h + k - 1, w + k - 1), dY.dtype, zeros=True)  # border 0
+            dcols = self.workspace.get("dcols", (n, F * k * k, h * w), dY.dtype)
+            W_flip = self.params["W"][:, :, ::-1, ::-1].transpose(1, 0, 2, 3).reshape(C, -1)  # (C, F*k*k)
+            dX = np.empty(self.padded_shape, dY.dtype)  # (N, C, H+2p, W+2p)
+
+        def kernel(rows: slice) -> tuple[np.ndarray, np.ndarray]:
+            dW = np.matmul(dY2[rows], cols[rows].transpose(0, 2, 1)).sum(axis=0)  # (F, C*k*k)
+            db = dY2[rows].sum(axis=(0, 2))  # (F,)
+            if need_dX:
+                dY_full[rows, :, k - 1 : k - 1 + ho, k - 1 : k - 1 + wo] = dY[rows]
+                m = rows.stop - rows.start
+                np.matmul(W_flip, im2col(dY_full[rows], k, dcols[rows]), out=dX[rows].reshape(m, C, -1))
+            return dW, db
+
+        partials = map_batch(kernel, n)
+        self.grads["W"][...] = sum(dW for dW, _ in partials).reshape(self.grads["W"].shape)
+        self.grads["b"][...] = sum(db for _, db in partials)
         if not need_dX:
             return None
-        k = self.k
-        dY_full = np.pad(dY, ((0, 0), (0, 0), (k - 1, k - 1), (k - 1, k - 1)))  # (N, F, Ho+2k-2, Wo+2k-2)
-        W_flip = self.params["W"][:, :, ::-1, ::-1].transpose(1, 0, 2, 3).reshape(self.in_channels, -1)  # (C, F*k*k)
-        dcols = self.workspace["dcols"] = im2col(dY_full, k, self.workspace.get("dcols"))  # (N, F*k*k, H*W)
-        dX = np.matmul(W_flip, dcols).reshape(self.padded_shape)  # (N, C, H+2p, W+2p)
         if self.padding:
             p = self.padding
             dX = dX[:, :, p:-p, p:-p]  # (N, C, H, W)
@@ -116,21 +150,35 @@ class MaxPool2D(Layer):
         return [X[:, :, a : ho * s : s, b : wo * s : s] for a in range(s) for b in range(s)]  # each (N, C, Ho, Wo)
 
     def forward(self, X, training=False):
-        self.shape = X.shape
-        views = self._offsets(X)
-        Y = views[0].copy()  # (N, C, Ho, Wo)
-        for view in views[1:]:
-            np.maximum(Y, view, out=Y)
+        n, c, h, w = self.shape = X.shape
+        s = self.size
+        Y = np.empty((n, c, h // s, w // s), X.dtype)  # (N, C, Ho, Wo)
         if training:
-            self.masks = [view == Y for view in views]  # s*s of (N, C, Ho, Wo)
-            self.ties = np.add.reduce(self.masks, dtype=X.dtype)  # (N, C, Ho, Wo): 1 unless values tie
+            self.masks = np.empty((s * s, *Y.shape), bool)  # (s*s, N, C, Ho, Wo): where each window's max sits
+            self.ties = np.empty_like(Y)  # (N, C, Ho, Wo): 1 unless values tie
+
+        def kernel(rows: slice) -> None:
+            views = self._offsets(X[rows])
+            np.copyto(Y[rows], views[0])
+            for view in views[1:]:
+                np.maximum(Y[rows], view, out=Y[rows])
+            if training:
+                for view, mask in zip(views, self.masks[:, rows], strict=True):
+                    np.equal(view, Y[rows], out=mask)
+                np.add.reduce(self.masks[:, rows], axis=0, dtype=X.dtype, out=self.ties[rows])
+
+        map_batch(kernel, n)
         return Y
 
     def backward(self, dY, need_dX=True):
-        share = dY / self.ties  # (N, C, Ho, Wo)
         dX = np.zeros(self.shape, dtype=dY.dtype)  # (N, C, H, W); a ragged edge gets no gradient
-        for view, mask in zip(self._offsets(dX), self.masks, strict=True):
-            np.multiply(share, mask, out=view)
+
+        def kernel(rows: slice) -> None:
+            share = dY[rows] / self.ties[rows]  # (n, C, Ho, Wo)
+            for view, mask in zip(self._offsets(dX[rows]), self.masks[:, rows], strict=True):
+                np.multiply(share, mask, out=view)
+
+        map_batch(kernel, len(dY))
         return dX
 
     def spec(self):
@@ -150,44 +198,65 @@ class BatchNorm(Layer):
         self._add_param("beta", np.zeros(channels, dtype))  # (C,)
         self.buffers = {"mean": np.zeros(channels, dtype), "var": np.ones(channels, dtype)}
 
-    def _axes_and_shape(self, X):
-        axes = (0, *range(2, X.ndim))  # every axis but the channel
-        shape = (1, -1) + (1,) * (X.ndim - 2)  # broadcast a (C,) vector against X
-        return axes, shape
+    def _rows(self, X: np.ndarray) -> np.ndarray:
+        """X as (N, C, S): every axis after the channel flattened, so one code path serves dense and conv inputs."""
+        return X.reshape(len(X), self.channels, -1)
+
+    def _per_channel(self, kernel, n: int) -> list[np.ndarray]:
+        """Per-channel sums from batch chunks: each chunk returns a tuple of (C,) vectors, summed here."""
+        return [np.sum(parts, axis=0) for parts in zip(*map_batch(kernel, n), strict=True)]
 
     def forward(self, X, training=False):
-        axes, shape = self._axes_and_shape(X)
+        X3 = self._rows(X)  # (N, C, S)
+        m = X3.shape[0] * X3.shape[2]  # values per channel
         if training:
-            mean = X.mean(axis=axes)  # (C,)
-            var = np.maximum(np.square(X).mean(axis=axes) - mean * mean, 0)  # (C,) E[x²] - E[x]², one pass fewer
-            m = self.momentum
-            self.buffers["mean"][...] = m * self.buffers["mean"] + (1 - m) * mean
-            self.buffers["var"][...] = m * self.buffers["var"] + (1 - m) * var
-            self.X, self.mean = X, mean
+            total, squares = self._per_channel(
+                lambda r: (X3[r].sum(axis=(0, 2)), np.einsum("ncs,ncs->c", X3[r], X3[r])), len(X)
+            )
+            mean = total / m  # (C,)
+            var = np.maximum(squares / m - mean * mean, 0)  # (C,) E[x²] - E[x]², one pass over X
+            momentum = self.momentum
+            self.buffers["mean"][...] = momentum * self.buffers["mean"] + (1 - momentum) * mean
+            self.buffers["var"][...] = momentum * self.buffers["var"] + (1 - momentum) * var
+            self.X, self.mean = X3, mean
         else:
             mean, var = self.buffers["mean"], self.buffers["var"]
         self.inv_std = inv_std = (1 / np.sqrt(var + self.eps)).astype(X.dtype)  # (C,)
-        scale = self.params["gamma"] * inv_std  # (C,) y = x * scale + shift, the normalisation folded in
-        shift = self.params["beta"] - mean * scale
-        Y = X * scale.reshape(shape)  # (N, C, ...)
-        Y += shift.reshape(shape)
-        return Y
+        scale = (self.params["gamma"] * inv_std)[:, None]  # (C, 1) y = x * scale + shift, the normalisation folded
+        shift = (self.params["beta"] - mean * scale[:, 0])[:, None]  # (C, 1)
+        Y = np.empty_like(X3)  # (N, C, S)
+
+        def kernel(rows: slice) -> None:
+            np.multiply(X3[rows], scale, out=Y[rows])
+            Y[rows] += shift
+
+        map_batch(kernel, len(X))
+        return Y.reshape(X.shape)
 
     def backward(self, dY, need_dX=True):
-        axes, shape = self._axes_and_shape(dY)
-        X_hat = self.X - self.mean.reshape(shape)  # (N, C, ...)
-        X_hat *= self.inv_std.reshape(shape)
-        dgamma = (dY * X_hat).sum(axis=axes)  # (C,)
-        dbeta = dY.sum(axis=axes)  # (C,)
+        dY3, X3 = self._rows(dY), self.X  # (N, C, S)
+        m = X3.shape[0] * X3.shape[2]
+        dbeta, dY_X = self._per_channel(
+            lambda r: (dY3[r].sum(axis=(0, 2)), np.einsum("ncs,ncs->c", dY3[r], X3[r])), len(dY)
+        )
+        inv_std, gamma = self.inv_std, self.params["gamma"]
+        dgamma = (dY_X - self.mean * dbeta) * inv_std  # (C,) = sum(dY * X_hat)
         self.grads["gamma"][...] = dgamma
         self.grads["beta"][...] = dbeta
-        m = dY.size // self.channels
-        # dX = gamma/std * (dY - mean(dY) - X_hat * mean(dY * X_hat)), computed in place on X_hat
-        X_hat *= (-dgamma / m).reshape(shape)
-        X_hat += dY
-        X_hat -= (dbeta / m).reshape(shape)
-        X_hat *= (self.params["gamma"] * self.inv_std).reshape(shape)
-        return X_hat
+        # dX = gamma/std * (dY - mean(dY) - X_hat * mean(dY * X_hat)) = a*dY + b*X + c, per channel
+        a = gamma * inv_std  # (C,)
+        b = -a * inv_std * dgamma / m
+        c = -a * dbeta / m - b * self.mean
+        a, b, c = (v.astype(dY.dtype)[:, None] for v in (a, b, c))  # (C, 1) each
+        dX = np.empty_like(dY3)  # (N, C, S)
+
+        def kernel(rows: slice) -> None:
+            np.multiply(dY3[rows], a, out=dX[rows])
+            dX[rows] += X3[rows] * b
+            dX[rows] += c
+
+        map_batch(kernel, len(dY))
+        return dX.reshape(dY.shape)
 
     def spec(self):
         return {"type": self.kind, "channels": self.channels, "momentum": self.momentum, "eps": self.eps}

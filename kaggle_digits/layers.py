@@ -6,6 +6,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from .parallel import map_batch
+
 INITS = ("he", "glorot", "uniform")
 
 
@@ -87,12 +89,22 @@ class ReLU(Layer):
     kind = "relu"
 
     def forward(self, X, training=False):
+        Y = np.empty_like(X)  # (N, ...)
         if training:
-            self.mask = X > 0  # (N, ...)
-        return np.maximum(X, 0)
+            self.mask = np.empty(X.shape, bool)  # (N, ...)
+
+        def kernel(rows: slice) -> None:
+            np.maximum(X[rows], 0, out=Y[rows])
+            if training:
+                np.greater(X[rows], 0, out=self.mask[rows])
+
+        map_batch(kernel, len(X))
+        return Y
 
     def backward(self, dY, need_dX=True):
-        return dY * self.mask
+        dX = np.empty_like(dY)  # (N, ...)
+        map_batch(lambda rows: np.multiply(dY[rows], self.mask[rows], out=dX[rows]), len(dY))
+        return dX
 
 
 class Dropout(Layer):

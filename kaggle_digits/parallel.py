@@ -1,0 +1,87 @@
+"""Batch-parallel kernels: split the batch axis into one contiguous chunk per CPU core and run them on threads.
+
+NumPy and OpenBLAS release the GIL inside their loops, so threads give real parallelism. Each worker thread asks
+OpenBLAS for one thread of its own (`openblas_set_num_threads_local`), so a chunk's GEMM runs on its own core
+instead of both chunks fighting over OpenBLAS's shared pool. Where that call is missing (another BLAS, another
+OS), kernels run serially on the caller's thread and OpenBLAS threads each GEMM as before.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from functools import cache
+from typing import TypeVar
+
+T = TypeVar("T")
+MIN_CHUNK = 8  # rows; below this a thread hand-off costs more than it saves
+
+
+@cache
+def _blas_local_threads() -> Callable[[int], int] | None:
+    """OpenBLAS's per-thread thread-count setter from the library NumPy loaded, if there is one."""
+    try:
+        with open("/proc/self/maps") as maps:
+            paths = {line.split()[-1] for line in maps if "openblas" in line.lower() and line.rstrip().endswith(".so")}
+    except OSError:
+        return None
+    for path in sorted(paths):
+        try:
+            setter = ctypes.CDLL(path).openblas_set_num_threads_local
+        except (OSError, AttributeError):
+            continue
+        setter.argtypes, setter.restype = [ctypes.c_int], ctypes.c_int
+        return setter
+    return None
+
+
+def cpu_count() -> int:
+    """Cores this process may run on (the affinity mask, not the machine's total)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
+def _single_threaded_blas() -> None:
+    setter = _blas_local_threads()
+    if setter is not None:
+        setter(1)
+
+
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def workers() -> int:
+    """How many chunks a batch is split into: the usable cores, or 1 without a per-thread BLAS setting."""
+    import numpy  # noqa: F401  (OpenBLAS must be loaded before it can be found)
+
+    if _blas_local_threads() is None:
+        return 1
+    return max(1, int(os.environ.get("KAGGLE_DIGITS_THREADS", cpu_count())))
+
+
+def _executor(n: int) -> ThreadPoolExecutor:
+    global _pool
+    with _pool_lock:
+        if _pool is None or _pool._max_workers != n:
+            _pool = ThreadPoolExecutor(n, thread_name_prefix="kaggle-digits", initializer=_single_threaded_blas)
+        return _pool
+
+
+def chunks(n: int, parts: int) -> list[slice]:
+    """`parts` contiguous slices covering range(n), sizes differing by at most one row."""
+    bounds = [n * i // parts for i in range(parts + 1)]
+    return [slice(a, b) for a, b in zip(bounds, bounds[1:], strict=False) if b > a]
+
+
+def map_batch(kernel: Callable[[slice], T], n: int) -> list[T]:
+    """kernel(rows) for contiguous row slices covering a batch of n, one per worker; results in order."""
+    parts = min(workers(), n // MIN_CHUNK) or 1
+    if parts == 1:
+        return [kernel(slice(0, n))]
+    return list(_executor(parts).map(kernel, chunks(n, parts)))
