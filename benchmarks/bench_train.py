@@ -71,7 +71,7 @@ def torch_model(spec: dict):
         "dropout": lambda e: torch.nn.Dropout(e["rate"]),
         "flatten": lambda e: torch.nn.Flatten(),
         "conv2d": lambda e: torch.nn.Conv2d(
-            e["in_channels"], e["out_channels"], e["kernel_size"], padding=e["padding"]
+            e["in_channels"], e["out_channels"], e["kernel_size"], padding=e["padding"], bias=e.get("bias", True)
         ),
         "maxpool2d": lambda e: torch.nn.MaxPool2d(e["size"]),
         "batchnorm": lambda e: torch.nn.BatchNorm2d(e["channels"], momentum=1 - e["momentum"], eps=e["eps"]),

@@ -14,6 +14,9 @@ from numpy.lib.stride_tricks import sliding_window_view
 from .layers import Layer, init_weights
 from .parallel import map_batch
 
+SHIFTED_MIN_DEPTH = 64  # C*k*k from which Conv2D uses shifted GEMMs rather than im2col
+SUB_BATCH = 16  # images per shifted-GEMM pass
+
 
 def im2col(X: np.ndarray, k: int, out: np.ndarray | None = None) -> np.ndarray:
     """Every k x k patch of every image as a column: (N, C, H, W) → (N, C*k*k, Ho*Wo), stride 1, into `out`."""
@@ -41,8 +44,38 @@ class Workspace:
         return self.arrays[name]
 
 
+def shifted_conv(src: np.ndarray, taps: np.ndarray, row_width: int, dst: np.ndarray) -> None:
+    """Valid cross-correlation as k*k GEMMs over shifted slices of flat images, with no im2col copy.
+
+    src (n, C, rows*row_width + k-1) holds images flattened row by row; taps (k, k, F, C); dst (n, F, Ho, Wo).
+    Output pixel (y, x) lives at flat position y*row_width + x and tap (i, j) reads position + i*row_width + j, so
+    each tap is one batched GEMM on a contiguous slice. The last k-1 positions of each output row wrap into the
+    next image row: they are computed and dropped. Images go SUB_BATCH at a time so the sums stay in cache.
+    """
+    k = taps.shape[0]
+    n, F, ho, wo = dst.shape
+    length = ho * row_width
+    acc = np.empty((min(n, SUB_BATCH), F, length), dst.dtype)  # (b, F, Ho*row_width)
+    term = np.empty_like(acc)
+    for s in range(0, n, SUB_BATCH):
+        b = min(SUB_BATCH, n - s)
+        for i in range(k):
+            for j in range(k):
+                offset = i * row_width + j
+                part = src[s : s + b, :, offset : offset + length]  # (b, C, Ho*row_width) view
+                np.matmul(taps[i, j], part, out=acc[:b] if i == j == 0 else term[:b])
+                if i or j:
+                    acc[:b] += term[:b]
+        dst[s : s + b] = acc[:b].reshape(b, F, ho, row_width)[:, :, :, :wo]
+
+
 class Conv2D(Layer):
-    """Cross-correlation with F filters of C x k x k, stride 1, optional zero padding."""
+    """Cross-correlation with F filters of C x k x k, stride 1, optional zero padding.
+
+    `bias=False` where BatchNorm follows: its mean subtraction would cancel a bias, so it would only cost time.
+    Two exact methods: im2col + one GEMM per image where C*k*k is small (the input layer, C = 1), and k*k shifted
+    GEMMs (`shifted_conv`) for wide inputs, where the im2col copy would cost as much as the arithmetic.
+    """
 
     kind = "conv2d"
     needs_rng = True
@@ -54,74 +87,138 @@ class Conv2D(Layer):
         kernel_size: int = 3,
         padding: int = 0,
         init: str = "he",
+        bias: bool = True,
         *,
         rng: np.random.Generator,
         dtype=np.float32,
+        method: str | None = None,
     ):
         super().__init__()
-        self.workspace = Workspace()  # im2col buffers reused while the batch shape repeats
-        self.in_channels, self.out_channels, self.k, self.padding, self.init = (
-            in_channels,
-            out_channels,
-            kernel_size,
-            padding,
-            init,
-        )
+        self.workspace = Workspace()  # buffers reused while the batch shape repeats
+        self.in_channels, self.out_channels, self.k, self.padding = in_channels, out_channels, kernel_size, padding
+        self.init, self.bias = init, bias
+        self.method = method or ("im2col" if in_channels * kernel_size**2 < SHIFTED_MIN_DEPTH else "shifted")
+        if self.method not in ("im2col", "shifted"):
+            raise ValueError(f"conv method {self.method!r}: choose 'im2col' or 'shifted'")
         fan_in, fan_out = in_channels * kernel_size**2, out_channels * kernel_size**2
         shape = (out_channels, in_channels, kernel_size, kernel_size)
         self._add_param("W", init_weights(shape, fan_in, fan_out, init, rng, dtype))  # (F, C, k, k)
-        self._add_param("b", np.zeros(out_channels, dtype))  # (F,)
+        if bias:
+            self._add_param("b", np.zeros(out_channels, dtype))  # (F,)
 
     def forward(self, X, training=False):
         if self.padding:
             p = self.padding
             X = np.pad(X, ((0, 0), (0, 0), (p, p), (p, p)))  # (N, C, H+2p, W+2p)
-        n, c, h, w = X.shape
+        n, C, h, w = self.padded_shape = X.shape
         F, k = self.out_channels, self.k
-        ho, wo = h - k + 1, w - k + 1
-        self.padded_shape = X.shape
-        cols = self.workspace.get("cols", (n, c * k * k, ho * wo), X.dtype) if training else None  # backward's
-        W2 = self.params["W"].reshape(F, -1)  # (F, C*k*k)
-        b = self.params["b"][:, None]  # (F, 1)
-        Y = np.empty((n, F, ho * wo), X.dtype)  # (N, F, L)
+        Y = np.empty((n, F, h - k + 1, w - k + 1), X.dtype)  # (N, F, Ho, Wo)
+        b = self.params["b"][:, None, None] if self.bias else None  # (F, 1, 1)
+        if self.method == "im2col":
+            cols = self.workspace.get("cols", (n, C * k * k, Y[0, 0].size), X.dtype) if training else None
+            W2 = self.params["W"].reshape(F, -1)  # (F, C*k*k)
+
+            def compute(rows: slice) -> None:
+                src = im2col(X[rows], k, None if cols is None else cols[rows])  # (n, C*k*k, L)
+                np.matmul(W2, src, out=Y[rows].reshape(len(src), F, -1))  # (n, F, L)
+
+        else:
+            flat = self.workspace.get("flat", (n, C, h * w + k - 1), X.dtype) if training else None
+            flat = np.empty((n, C, h * w + k - 1), X.dtype) if flat is None else flat  # backward's dW reads it
+            taps = self.params["W"].transpose(2, 3, 0, 1).copy()  # (k, k, F, C)
+
+            def compute(rows: slice) -> None:
+                flat[rows, :, : h * w] = X[rows].reshape(-1, C, h * w)
+                flat[rows, :, h * w :] = 0  # read only by the dropped wrap-around columns
+                shifted_conv(flat[rows], taps, w, Y[rows])
 
         def kernel(rows: slice) -> None:
-            np.matmul(W2, im2col(X[rows], k, None if cols is None else cols[rows]), out=Y[rows])  # (n, F, L)
-            Y[rows] += b
+            compute(rows)
+            if b is not None:
+                Y[rows] += b
 
         map_batch(kernel, n)
-        return Y.reshape(n, F, ho, wo)  # (N, F, Ho, Wo)
+        return Y
 
     def backward(self, dY, need_dX=True):
         n, F, ho, wo = dY.shape
         k, C = self.k, self.in_channels
-        dY2 = dY.reshape(n, F, -1)  # (N, F, L)
-        cols = self.workspace["cols"]  # (N, C*k*k, L)
         _, _, h, w = self.padded_shape
-        if need_dX:
-            dY_full = self.workspace.get("dY_full", (n, F, h + k - 1, w + k - 1), dY.dtype, zeros=True)  # border 0
-            dcols = self.workspace.get("dcols", (n, F * k * k, h * w), dY.dtype)
-            W_flip = self.params["W"][:, :, ::-1, ::-1].transpose(1, 0, 2, 3).reshape(C, -1)  # (C, F*k*k)
-            dX = np.empty(self.padded_shape, dY.dtype)  # (N, C, H+2p, W+2p)
+        dX = np.empty(self.padded_shape, dY.dtype) if need_dX else None  # (N, C, H+2p, W+2p)
+        if self.method == "im2col":
+            dW_of, dX_into = self._im2col_backward(dY, need_dX)
+        else:
+            dW_of, dX_into = self._shifted_backward(dY, need_dX)
 
-        def kernel(rows: slice) -> tuple[np.ndarray, np.ndarray]:
-            dW = np.matmul(dY2[rows], cols[rows].transpose(0, 2, 1)).sum(axis=0)  # (F, C*k*k)
-            db = dY2[rows].sum(axis=(0, 2))  # (F,)
+        def kernel(rows: slice) -> tuple[np.ndarray, np.ndarray | None]:
+            db = dY[rows].sum(axis=(0, 2, 3)) if self.bias else None  # (F,)
             if need_dX:
-                dY_full[rows, :, k - 1 : k - 1 + ho, k - 1 : k - 1 + wo] = dY[rows]
-                m = rows.stop - rows.start
-                np.matmul(W_flip, im2col(dY_full[rows], k, dcols[rows]), out=dX[rows].reshape(m, C, -1))
-            return dW, db
+                dX_into(rows, dX[rows])
+            return dW_of(rows), db
 
         partials = map_batch(kernel, n)
-        self.grads["W"][...] = sum(dW for dW, _ in partials).reshape(self.grads["W"].shape)
-        self.grads["b"][...] = sum(db for _, db in partials)
+        self.grads["W"][...] = sum(dW for dW, _ in partials)
+        if self.bias:
+            self.grads["b"][...] = sum(db for _, db in partials)
         if not need_dX:
             return None
         if self.padding:
             p = self.padding
             dX = dX[:, :, p:-p, p:-p]  # (N, C, H, W)
         return dX
+
+    def _im2col_backward(self, dY, need_dX):
+        """dW from the forward's columns; dX as im2col of the zero-padded dY times the flipped kernels."""
+        n, F, ho, wo = dY.shape
+        k, C = self.k, self.in_channels
+        _, _, h, w = self.padded_shape
+        dY2 = dY.reshape(n, F, -1)  # (N, F, L)
+        cols = self.workspace["cols"]  # (N, C*k*k, L)
+        if need_dX:
+            dY_full = self.workspace.get("dY_full", (n, F, h + k - 1, w + k - 1), dY.dtype, zeros=True)  # border 0
+            dcols = self.workspace.get("dcols", (n, F * k * k, h * w), dY.dtype)
+        W_flip = self.params["W"][:, :, ::-1, ::-1].transpose(1, 0, 2, 3).reshape(C, -1)  # (C, F*k*k)
+
+        def dW_of(rows: slice) -> np.ndarray:
+            dW = np.matmul(dY2[rows], cols[rows].transpose(0, 2, 1)).sum(axis=0)  # (F, C*k*k)
+            return dW.reshape(F, C, k, k)
+
+        def dX_into(rows: slice, dX: np.ndarray) -> None:
+            dY_full[rows, :, k - 1 : k - 1 + ho, k - 1 : k - 1 + wo] = dY[rows]
+            src = im2col(dY_full[rows], k, dcols[rows])  # (n, F*k*k, H*W)
+            np.matmul(W_flip, src, out=dX.reshape(len(src), C, -1))  # (n, C, H*W)
+
+        return dW_of, dX_into
+
+    def _shifted_backward(self, dY, need_dX):
+        """dW tap by tap from the forward's flat input; dX as a shifted convolution of the padded dY, flipped."""
+        n, F, ho, wo = dY.shape
+        k, C = self.k, self.in_channels
+        _, _, h, w = self.padded_shape
+        flat = self.workspace["flat"]  # (N, C, H*W + k-1)
+        hp, wp = h + k - 1, w + k - 1
+        if need_dX:
+            dY_pad = self.workspace.get("dY_pad", (n, F, hp * wp + k - 1), dY.dtype, zeros=True)  # border stays 0
+        flipped = self.params["W"][:, :, ::-1, ::-1].transpose(2, 3, 1, 0).copy()  # (k, k, C, F)
+
+        def dW_of(rows: slice) -> np.ndarray:
+            m = rows.stop - rows.start
+            dY_wide = np.zeros((m, F, ho, w), dY.dtype)  # (m, F, Ho, W): zero in the wrap-around columns
+            dY_wide[..., :wo] = dY[rows]
+            dY_rows = dY_wide.reshape(m, F, ho * w)
+            dW = np.empty((F, C, k, k), dY.dtype)
+            for i in range(k):
+                for j in range(k):
+                    part = flat[rows, :, i * w + j : i * w + j + ho * w]  # (m, C, Ho*W) view
+                    dW[:, :, i, j] = np.matmul(dY_rows, part.transpose(0, 2, 1)).sum(axis=0)  # (F, C)
+            return dW
+
+        def dX_into(rows: slice, dX: np.ndarray) -> None:
+            interior = dY_pad[rows, :, : hp * wp].reshape(-1, F, hp, wp)[:, :, k - 1 : k - 1 + ho, k - 1 : k - 1 + wo]
+            interior[...] = dY[rows]
+            shifted_conv(dY_pad[rows], flipped, wp, dX)
+
+        return dW_of, dX_into
 
     def spec(self):
         return {
@@ -131,6 +228,7 @@ class Conv2D(Layer):
             "kernel_size": self.k,
             "padding": self.padding,
             "init": self.init,
+            "bias": self.bias,
         }
 
 

@@ -102,6 +102,7 @@ def architecture(config: TrainConfig) -> dict[str, Any]:
                     "kernel_size": 3,
                     "padding": 0,
                     "init": "he",
+                    "bias": not config.batchnorm,
                 }
             )
             if config.batchnorm:

@@ -69,6 +69,8 @@ def _executor(n: int) -> ThreadPoolExecutor:
     global _pool
     with _pool_lock:
         if _pool is None or _pool._max_workers != n:
+            if _pool is not None:
+                _pool.shutdown(wait=False)
             _pool = ThreadPoolExecutor(n, thread_name_prefix="kaggle-digits", initializer=_single_threaded_blas)
         return _pool
 
@@ -80,8 +82,19 @@ def chunks(n: int, parts: int) -> list[slice]:
 
 
 def map_batch(kernel: Callable[[slice], T], n: int) -> list[T]:
-    """kernel(rows) for contiguous row slices covering a batch of n, one per worker; results in order."""
+    """kernel(rows) for contiguous row slices covering a batch of n, one per worker; results in order.
+
+    The calling thread runs the first chunk itself (its OpenBLAS held to one thread meanwhile), the pool the rest.
+    """
     parts = min(workers(), n // MIN_CHUNK) or 1
     if parts == 1:
         return [kernel(slice(0, n))]
-    return list(_executor(parts).map(kernel, chunks(n, parts)))
+    first, *rest = chunks(n, parts)
+    futures = [_executor(parts - 1).submit(kernel, rows) for rows in rest]
+    setter = _blas_local_threads()
+    before = setter(1)
+    try:
+        results = [kernel(first)]
+    finally:
+        setter(before)
+    return results + [future.result() for future in futures]

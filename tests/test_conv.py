@@ -27,20 +27,36 @@ def direct_conv(X, W, b, padding):
     return out
 
 
-@pytest.mark.parametrize(("k", "padding"), [(3, 0), (3, 1), (2, 0)])
-def test_conv_forward_matches_a_direct_loop(k, padding):
+METHODS = ["im2col", "shifted"]
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize(("k", "padding", "n"), [(3, 0, 2), (3, 1, 2), (2, 0, 2), (3, 0, 37)])
+def test_conv_forward_matches_a_direct_loop(method, k, padding, n):
     rng = np.random.default_rng(0)
-    layer = Conv2D(3, 4, k, padding, rng=rng, dtype=np.float64)
+    layer = Conv2D(3, 4, k, padding, rng=rng, dtype=np.float64, method=method)
     layer.params["b"][...] = rng.standard_normal(4)
-    X = rng.standard_normal((2, 3, 6, 5))
+    X = rng.standard_normal((n, 3, 6, 5))  # 37 rows: split across worker threads and shifted-GEMM passes
     expected = direct_conv(X, layer.params["W"], layer.params["b"], padding)
     np.testing.assert_allclose(layer.forward(X), expected, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(layer.forward(X, training=True), expected, rtol=1e-12, atol=1e-12)
 
 
-@pytest.mark.parametrize("padding", [0, 1])
-def test_conv_gradients(padding):
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize(("padding", "bias", "n"), [(0, True, 2), (1, True, 2), (0, False, 19)])
+def test_conv_gradients(method, padding, bias, n):
     rng = np.random.default_rng(2)
-    check_layer(Conv2D(2, 3, 3, padding, rng=rng, dtype=np.float64), rng.standard_normal((2, 2, 5, 5)), rng)
+    layer = Conv2D(2, 3, 3, padding, bias=bias, rng=rng, dtype=np.float64, method=method)
+    assert ("b" in layer.params) == bias
+    check_layer(layer, rng.standard_normal((n, 2, 5, 4)), rng)
+
+
+def test_conv_picks_im2col_for_the_input_layer_and_shifted_gemms_for_wide_inputs():
+    rng = np.random.default_rng(0)
+    assert Conv2D(1, 32, 3, rng=rng).method == "im2col"
+    assert Conv2D(32, 32, 3, rng=rng).method == "shifted"
+    with pytest.raises(ValueError, match="conv method"):
+        Conv2D(1, 2, 3, rng=rng, method="fft")
 
 
 def test_maxpool_forward_and_gradient():

@@ -1,0 +1,44 @@
+"""Batch-parallel kernels: chunking, and whole-network results that do not depend on the worker count."""
+
+import numpy as np
+import pytest
+
+from kaggle_digits import parallel
+from kaggle_digits.losses import cross_entropy
+from kaggle_digits.model import architecture, build_network
+from kaggle_digits.presets import preset_config
+
+
+@pytest.mark.parametrize(("n", "parts"), [(10, 2), (7, 3), (128, 2), (3, 5)])
+def test_chunks_cover_the_batch_in_order_with_balanced_sizes(n, parts):
+    pieces = parallel.chunks(n, parts)
+    assert [i for s in pieces for i in range(s.start, s.stop)] == list(range(n))
+    sizes = [s.stop - s.start for s in pieces]
+    assert max(sizes) - min(sizes) <= 1 and len(pieces) == min(n, parts)
+
+
+def test_map_batch_returns_each_chunks_result_in_order(monkeypatch):
+    monkeypatch.setenv("KAGGLE_DIGITS_THREADS", "3")
+    seen = parallel.map_batch(lambda rows: (rows.start, rows.stop), 48)
+    expected = 3 if parallel.workers() == 3 else 1  # 1 where no per-thread BLAS setting exists
+    assert len(seen) == expected and seen[0][0] == 0 and seen[-1][1] == 48
+    assert all(a[1] == b[0] for a, b in zip(seen, seen[1:], strict=False))
+
+
+def _step(threads: str, monkeypatch) -> tuple[np.ndarray, list[np.ndarray]]:
+    monkeypatch.setenv("KAGGLE_DIGITS_THREADS", threads)
+    config = preset_config("cnn", conv_channels=(4, 8, 8, 8), hidden_sizes=(16,), dropout=0.0)
+    net = build_network(architecture(config), np.random.default_rng(0), dtype=np.float64)
+    rng = np.random.default_rng(1)
+    X, y = rng.random((40, 784)), rng.integers(0, 10, 40)
+    logits = net.forward(X, training=True)
+    net.backward(cross_entropy(logits, y)[1])
+    return logits, [g.copy() for _, g in net.parameter_pairs()]
+
+
+def test_a_training_step_gives_the_same_logits_and_gradients_on_one_thread_or_several(monkeypatch):
+    logits_1, grads_1 = _step("1", monkeypatch)
+    logits_n, grads_n = _step("4", monkeypatch)
+    np.testing.assert_allclose(logits_n, logits_1, rtol=1e-12)
+    for g_n, g_1 in zip(grads_n, grads_1, strict=True):
+        np.testing.assert_allclose(g_n, g_1, rtol=1e-9, atol=1e-12)
