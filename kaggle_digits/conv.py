@@ -141,20 +141,18 @@ class Conv2D(Layer):
         return Y
 
     def backward(self, dY, need_dX=True):
-        n, F, ho, wo = dY.shape
-        k, C = self.k, self.in_channels
-        _, _, h, w = self.padded_shape
+        n = len(dY)
         dX = np.empty(self.padded_shape, dY.dtype) if need_dX else None  # (N, C, H+2p, W+2p)
         if self.method == "im2col":
-            dW_of, dX_into = self._im2col_backward(dY, need_dX)
+            weight_grad, input_grad_into = self._im2col_backward(dY, need_dX)
         else:
-            dW_of, dX_into = self._shifted_backward(dY, need_dX)
+            weight_grad, input_grad_into = self._shifted_backward(dY, need_dX)
 
         def kernel(rows: slice) -> tuple[np.ndarray, np.ndarray | None]:
             db = dY[rows].sum(axis=(0, 2, 3)) if self.bias else None  # (F,)
             if need_dX:
-                dX_into(rows, dX[rows])
-            return dW_of(rows), db
+                input_grad_into(rows, dX[rows])
+            return weight_grad(rows), db
 
         partials = map_batch(kernel, n)
         self.grads["W"][...] = sum(dW for dW, _ in partials)
@@ -179,16 +177,16 @@ class Conv2D(Layer):
             dcols = self.workspace.get("dcols", (n, F * k * k, h * w), dY.dtype)
         W_flip = self.params["W"][:, :, ::-1, ::-1].transpose(1, 0, 2, 3).reshape(C, -1)  # (C, F*k*k)
 
-        def dW_of(rows: slice) -> np.ndarray:
+        def weight_grad(rows: slice) -> np.ndarray:
             dW = np.matmul(dY2[rows], cols[rows].transpose(0, 2, 1)).sum(axis=0)  # (F, C*k*k)
             return dW.reshape(F, C, k, k)
 
-        def dX_into(rows: slice, dX: np.ndarray) -> None:
+        def input_grad_into(rows: slice, dX: np.ndarray) -> None:
             dY_full[rows, :, k - 1 : k - 1 + ho, k - 1 : k - 1 + wo] = dY[rows]
             src = im2col(dY_full[rows], k, dcols[rows])  # (n, F*k*k, H*W)
             np.matmul(W_flip, src, out=dX.reshape(len(src), C, -1))  # (n, C, H*W)
 
-        return dW_of, dX_into
+        return weight_grad, input_grad_into
 
     def _shifted_backward(self, dY, need_dX):
         """dW tap by tap from the forward's flat input; dX as a shifted convolution of the padded dY, flipped."""
@@ -201,7 +199,7 @@ class Conv2D(Layer):
             dY_pad = self.workspace.get("dY_pad", (n, F, hp * wp + k - 1), dY.dtype, zeros=True)  # border stays 0
         flipped = self.params["W"][:, :, ::-1, ::-1].transpose(2, 3, 1, 0).copy()  # (k, k, C, F)
 
-        def dW_of(rows: slice) -> np.ndarray:
+        def weight_grad(rows: slice) -> np.ndarray:
             m = rows.stop - rows.start
             dY_wide = np.zeros((m, F, ho, w), dY.dtype)  # (m, F, Ho, W): zero in the wrap-around columns
             dY_wide[..., :wo] = dY[rows]
@@ -213,12 +211,12 @@ class Conv2D(Layer):
                     dW[:, :, i, j] = np.matmul(dY_rows, part.transpose(0, 2, 1)).sum(axis=0)  # (F, C)
             return dW
 
-        def dX_into(rows: slice, dX: np.ndarray) -> None:
+        def input_grad_into(rows: slice, dX: np.ndarray) -> None:
             interior = dY_pad[rows, :, : hp * wp].reshape(-1, F, hp, wp)[:, :, k - 1 : k - 1 + ho, k - 1 : k - 1 + wo]
             interior[...] = dY[rows]
             shifted_conv(dY_pad[rows], flipped, wp, dX)
 
-        return dW_of, dX_into
+        return weight_grad, input_grad_into
 
     def spec(self):
         return {

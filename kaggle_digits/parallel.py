@@ -9,6 +9,7 @@ OS), kernels run serially on the caller's thread and OpenBLAS threads each GEMM 
 from __future__ import annotations
 
 import ctypes
+import itertools
 import os
 import threading
 from collections.abc import Callable
@@ -78,7 +79,7 @@ def _executor(n: int) -> ThreadPoolExecutor:
 def chunks(n: int, parts: int) -> list[slice]:
     """`parts` contiguous slices covering range(n), sizes differing by at most one row."""
     bounds = [n * i // parts for i in range(parts + 1)]
-    return [slice(a, b) for a, b in zip(bounds, bounds[1:], strict=False) if b > a]
+    return [slice(a, b) for a, b in itertools.pairwise(bounds) if b > a]
 
 
 def map_batch(kernel: Callable[[slice], T], n: int) -> list[T]:

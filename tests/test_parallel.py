@@ -22,7 +22,7 @@ def test_map_batch_returns_each_chunks_result_in_order(monkeypatch):
     seen = parallel.map_batch(lambda rows: (rows.start, rows.stop), 48)
     expected = 3 if parallel.workers() == 3 else 1  # 1 where no per-thread BLAS setting exists
     assert len(seen) == expected and seen[0][0] == 0 and seen[-1][1] == 48
-    assert all(a[1] == b[0] for a, b in zip(seen, seen[1:], strict=False))
+    assert all(a[1] == b[0] for a, b in itertools.pairwise(seen))
 
 
 def _step(threads: str, monkeypatch) -> tuple[np.ndarray, list[np.ndarray]]:
