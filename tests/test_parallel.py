@@ -1,5 +1,7 @@
 """Batch-parallel kernels: chunking, and whole-network results that do not depend on the worker count."""
 
+import itertools
+
 import numpy as np
 import pytest
 
