@@ -40,6 +40,7 @@ bench: $(STAMP)  ## NumPy vs PyTorch CPU on data/train.csv (installs torch==2.13
 	$(BIN)/python -m pip install --quiet 'torch==2.13.0'
 	$(BIN)/python benchmarks/bench_train.py --preset mlp $(ARGS)
 	$(BIN)/python benchmarks/bench_train.py --preset cnn --limit 12800 $(ARGS)
+	$(BIN)/python benchmarks/profile_layers.py --preset cnn
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache runs
