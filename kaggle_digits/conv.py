@@ -1,7 +1,7 @@
-"""Convolutional layers in NCHW float32: Conv2D (im2col feeding batched GEMMs), MaxPool2D, BatchNorm.
+"""Convolutional layers in NCHW float32: Conv2D (im2col or shifted GEMMs), MaxPool2D, BatchNorm.
 
 Conv2D's input gradient is itself a convolution (of the zero-padded output gradient with the flipped kernels), so
-it reuses im2col and a batched GEMM instead of scattering columns back with col2im. Every layer splits the batch
+it reuses the forward's machinery instead of scattering columns back with col2im. Every layer splits the batch
 into one chunk per core (`parallel.map_batch`); chunks write disjoint rows of preallocated outputs, and what sums
 over the batch (weight gradients, BatchNorm statistics) is summed from per-chunk partials.
 """

@@ -17,6 +17,10 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import cache
 from typing import TypeVar
 
+import numpy  # noqa: F401  (loads OpenBLAS, which _blas_local_threads looks for among the mapped libraries)
+
+from .errors import KaggleDigitsError
+
 T = TypeVar("T")
 MIN_CHUNK = 8  # rows; below this a thread hand-off costs more than it saves
 
@@ -53,27 +57,30 @@ def _single_threaded_blas() -> None:
         setter(1)
 
 
-_pool: ThreadPoolExecutor | None = None
+_pool: tuple[int, ThreadPoolExecutor] | None = None  # (threads, pool): one process-wide pool, like OpenBLAS's own
 _pool_lock = threading.Lock()
 
 
 def workers() -> int:
-    """How many chunks a batch is split into: the usable cores, or 1 without a per-thread BLAS setting."""
-    import numpy  # noqa: F401  (OpenBLAS must be loaded before it can be found)
-
+    """How many chunks a batch is split into: KAGGLE_DIGITS_THREADS, else the usable cores; 1 without a per-thread
+    BLAS setting."""
+    setting = os.environ.get("KAGGLE_DIGITS_THREADS", "")
+    if setting and not (setting.isdigit() and int(setting) >= 1):
+        raise KaggleDigitsError(f"KAGGLE_DIGITS_THREADS={setting!r}: use a whole number of threads ≥ 1, e.g. 2")
     if _blas_local_threads() is None:
         return 1
-    return max(1, int(os.environ.get("KAGGLE_DIGITS_THREADS", cpu_count())))
+    return int(setting) if setting else cpu_count()
 
 
-def _executor(n: int) -> ThreadPoolExecutor:
+def _executor(threads: int) -> ThreadPoolExecutor:
     global _pool
     with _pool_lock:
-        if _pool is None or _pool._max_workers != n:
+        if _pool is None or _pool[0] != threads:
             if _pool is not None:
-                _pool.shutdown(wait=False)
-            _pool = ThreadPoolExecutor(n, thread_name_prefix="kaggle-digits", initializer=_single_threaded_blas)
-        return _pool
+                _pool[1].shutdown(wait=False)
+            pool = ThreadPoolExecutor(threads, thread_name_prefix="kaggle-digits", initializer=_single_threaded_blas)
+            _pool = (threads, pool)
+        return _pool[1]
 
 
 def chunks(n: int, parts: int) -> list[slice]:

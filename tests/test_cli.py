@@ -254,3 +254,11 @@ def test_ensemble_refuses_runs_with_different_dev_splits(runner, in_tmp, blob_di
     assert result.exit_code == 1 and "its dev split differs" in result.stderr
     result = runner.invoke(app, ["ensemble", str(a)])
     assert result.exit_code == 1 and "name at least two run folders" in result.stderr
+
+
+def test_a_bad_thread_setting_stops_training_with_one_line_and_no_files(runner, in_tmp, blob_dir, monkeypatch):
+    monkeypatch.setenv("KAGGLE_DIGITS_THREADS", "many")
+    result = runner.invoke(app, train_args(blob_dir))
+    assert result.exit_code == 1
+    assert "KAGGLE_DIGITS_THREADS='many'" in result.output and "Traceback" not in result.output
+    assert tree(in_tmp / "runs") == {} and tree(in_tmp / "submissions") == {}

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from kaggle_digits import parallel
+from kaggle_digits.errors import KaggleDigitsError
 from kaggle_digits.losses import cross_entropy
 from kaggle_digits.model import architecture, build_network
 from kaggle_digits.presets import preset_config
@@ -44,3 +45,10 @@ def test_a_training_step_gives_the_same_logits_and_gradients_on_one_thread_or_se
     np.testing.assert_allclose(logits_n, logits_1, rtol=1e-12)
     for g_n, g_1 in zip(grads_n, grads_1, strict=True):
         np.testing.assert_allclose(g_n, g_1, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("value", ["0", "two", "-1"])
+def test_a_bad_thread_count_is_a_clear_error(monkeypatch, value):
+    monkeypatch.setenv("KAGGLE_DIGITS_THREADS", value)
+    with pytest.raises(KaggleDigitsError, match="KAGGLE_DIGITS_THREADS"):
+        parallel.map_batch(lambda rows: rows, 64)
