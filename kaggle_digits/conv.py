@@ -137,7 +137,7 @@ class Conv2D(Layer):
             if b is not None:
                 Y[rows] += b
 
-        map_batch(kernel, n)
+        map_batch(kernel, n, Y.size * C * k * k)
         return Y
 
     def backward(self, dY, need_dX=True):
@@ -154,7 +154,7 @@ class Conv2D(Layer):
                 input_grad_into(rows, dX[rows])
             return weight_grad(rows), db
 
-        partials = map_batch(kernel, n)
+        partials = map_batch(kernel, n, 2 * dY.size * self.in_channels * self.k**2)
         self.grads["W"][...] = sum(dW for dW, _ in partials)
         if self.bias:
             self.grads["b"][...] = sum(db for _, db in partials)
@@ -263,7 +263,7 @@ class MaxPool2D(Layer):
                     np.equal(view, Y[rows], out=mask)
                 np.add.reduce(self.masks[:, rows], axis=0, dtype=X.dtype, out=self.ties[rows])
 
-        map_batch(kernel, n)
+        map_batch(kernel, n, X.size)
         return Y
 
     def backward(self, dY, need_dX=True):
@@ -274,7 +274,7 @@ class MaxPool2D(Layer):
             for view, mask in zip(self._offsets(dX[rows]), self.masks[:, rows], strict=True):
                 np.multiply(share, mask, out=view)
 
-        map_batch(kernel, len(dY))
+        map_batch(kernel, len(dY), dX.size)
         return dX
 
     def spec(self):
@@ -298,16 +298,16 @@ class BatchNorm(Layer):
         """X as (N, C, S): every axis after the channel flattened, so one code path serves dense and conv inputs."""
         return X.reshape(len(X), self.channels, -1)
 
-    def _per_channel(self, kernel, n: int) -> list[np.ndarray]:
+    def _per_channel(self, kernel, n: int, work: int) -> list[np.ndarray]:
         """Per-channel sums from batch chunks: each chunk returns a tuple of (C,) vectors, summed here."""
-        return [np.sum(parts, axis=0) for parts in zip(*map_batch(kernel, n), strict=True)]
+        return [np.sum(parts, axis=0) for parts in zip(*map_batch(kernel, n, work), strict=True)]
 
     def forward(self, X, training=False):
         X3 = self._rows(X)  # (N, C, S)
         m = X3.shape[0] * X3.shape[2]  # values per channel
         if training:
             total, squares = self._per_channel(
-                lambda r: (X3[r].sum(axis=(0, 2)), np.einsum("ncs,ncs->c", X3[r], X3[r])), len(X)
+                lambda r: (X3[r].sum(axis=(0, 2)), np.einsum("ncs,ncs->c", X3[r], X3[r])), len(X), X.size
             )
             mean = total / m  # (C,)
             var = np.maximum(squares / m - mean * mean, 0)  # (C,) E[x²] - E[x]², one pass over X
@@ -326,14 +326,14 @@ class BatchNorm(Layer):
             np.multiply(X3[rows], scale, out=Y[rows])
             Y[rows] += shift
 
-        map_batch(kernel, len(X))
+        map_batch(kernel, len(X), X.size)
         return Y.reshape(X.shape)
 
     def backward(self, dY, need_dX=True):
         dY3, X3 = self._rows(dY), self.X  # (N, C, S)
         m = X3.shape[0] * X3.shape[2]
         dbeta, dY_X = self._per_channel(
-            lambda r: (dY3[r].sum(axis=(0, 2)), np.einsum("ncs,ncs->c", dY3[r], X3[r])), len(dY)
+            lambda r: (dY3[r].sum(axis=(0, 2)), np.einsum("ncs,ncs->c", dY3[r], X3[r])), len(dY), dY.size
         )
         inv_std, gamma = self.inv_std, self.params["gamma"]
         dgamma = (dY_X - self.mean * dbeta) * inv_std  # (C,) = sum(dY * X_hat)
@@ -351,7 +351,7 @@ class BatchNorm(Layer):
             dX[rows] += X3[rows] * b
             dX[rows] += c
 
-        map_batch(kernel, len(dY))
+        map_batch(kernel, len(dY), dY.size)
         return dX.reshape(dY.shape)
 
     def spec(self):

@@ -98,12 +98,12 @@ class ReLU(Layer):
             if training:
                 np.greater(X[rows], 0, out=self.mask[rows])
 
-        map_batch(kernel, len(X))
+        map_batch(kernel, len(X), X.size)
         return Y
 
     def backward(self, dY, need_dX=True):
         dX = np.empty_like(dY)  # (N, ...)
-        map_batch(lambda rows: np.multiply(dY[rows], self.mask[rows], out=dX[rows]), len(dY))
+        map_batch(lambda rows: np.multiply(dY[rows], self.mask[rows], out=dX[rows]), len(dY), dY.size)
         return dX
 
 

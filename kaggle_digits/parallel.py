@@ -23,6 +23,7 @@ from .errors import KaggleDigitsError
 
 T = TypeVar("T")
 MIN_CHUNK = 8  # rows; below this a thread hand-off costs more than it saves
+MIN_WORK = 1 << 18  # multiply-adds or elements; smaller jobs finish before a hand-off to another thread would pay
 
 
 @cache
@@ -89,12 +90,14 @@ def chunks(n: int, parts: int) -> list[slice]:
     return [slice(a, b) for a, b in itertools.pairwise(bounds) if b > a]
 
 
-def map_batch(kernel: Callable[[slice], T], n: int) -> list[T]:
+def map_batch(kernel: Callable[[slice], T], n: int, work: int) -> list[T]:
     """kernel(rows) for contiguous row slices covering a batch of n, one per worker; results in order.
 
-    The calling thread runs the first chunk itself (its OpenBLAS held to one thread meanwhile), the pool the rest.
+    `work` (elements or multiply-adds for the whole batch) keeps small jobs, like a dense layer's activations, on the
+    calling thread. Otherwise the calling thread runs the first chunk itself (its OpenBLAS held to one thread
+    meanwhile) and the pool the rest.
     """
-    parts = min(workers(), n // MIN_CHUNK) or 1
+    parts = (min(workers(), n // MIN_CHUNK) if work >= MIN_WORK else 1) or 1
     if parts == 1:
         return [kernel(slice(0, n))]
     first, *rest = chunks(n, parts)

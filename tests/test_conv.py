@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 from test_layers import check_layer, numeric_grad
 
+from kaggle_digits import parallel
 from kaggle_digits.conv import BatchNorm, Conv2D, MaxPool2D
 from kaggle_digits.losses import cross_entropy
 from kaggle_digits.model import architecture, build_network
@@ -28,6 +29,12 @@ def direct_conv(X, W, b, padding):
 
 
 METHODS = ["im2col", "shifted"]
+
+
+@pytest.fixture(autouse=True)
+def split_even_tiny_jobs(monkeypatch):
+    """Let the small test batches be split across threads too, so both paths are checked."""
+    monkeypatch.setattr(parallel, "MIN_WORK", 0)
 
 
 @pytest.mark.parametrize("method", METHODS)

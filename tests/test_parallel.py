@@ -1,6 +1,7 @@
 """Batch-parallel kernels: chunking, and whole-network results that do not depend on the worker count."""
 
 import itertools
+import threading
 
 import numpy as np
 import pytest
@@ -20,12 +21,26 @@ def test_chunks_cover_the_batch_in_order_with_balanced_sizes(n, parts):
     assert max(sizes) - min(sizes) <= 1 and len(pieces) == min(n, parts)
 
 
+@pytest.fixture(autouse=True)
+def split_even_tiny_jobs(monkeypatch):
+    """The tests' batches are small: let every job be split, so the threaded path runs."""
+    monkeypatch.setattr(parallel, "MIN_WORK", 0)
+
+
 def test_map_batch_returns_each_chunks_result_in_order(monkeypatch):
     monkeypatch.setenv("KAGGLE_DIGITS_THREADS", "3")
-    seen = parallel.map_batch(lambda rows: (rows.start, rows.stop), 48)
+    seen = parallel.map_batch(lambda rows: (rows.start, rows.stop), 48, work=1)
     expected = 3 if parallel.workers() == 3 else 1  # 1 where no per-thread BLAS setting exists
     assert len(seen) == expected and seen[0][0] == 0 and seen[-1][1] == 48
     assert all(a[1] == b[0] for a, b in itertools.pairwise(seen))
+
+
+def test_small_jobs_stay_on_the_calling_thread(monkeypatch):
+    monkeypatch.setenv("KAGGLE_DIGITS_THREADS", "2")
+    monkeypatch.setattr(parallel, "MIN_WORK", 1000)
+    threads = parallel.map_batch(lambda rows: threading.current_thread(), 64, work=999)
+    assert threads == [threading.current_thread()]
+    assert len(parallel.map_batch(lambda rows: rows, 64, work=1000)) == (2 if parallel.workers() == 2 else 1)
 
 
 def _step(threads: str, monkeypatch) -> tuple[np.ndarray, list[np.ndarray]]:
@@ -51,4 +66,4 @@ def test_a_training_step_gives_the_same_logits_and_gradients_on_one_thread_or_se
 def test_a_bad_thread_count_is_a_clear_error(monkeypatch, value):
     monkeypatch.setenv("KAGGLE_DIGITS_THREADS", value)
     with pytest.raises(KaggleDigitsError, match="KAGGLE_DIGITS_THREADS"):
-        parallel.map_batch(lambda rows: rows, 64)
+        parallel.map_batch(lambda rows: rows, 64, work=1)
