@@ -97,7 +97,8 @@ def map_batch(kernel: Callable[[slice], T], n: int, work: int) -> list[T]:
     calling thread. Otherwise the calling thread runs the first chunk itself (its OpenBLAS held to one thread
     meanwhile) and the pool the rest.
     """
-    parts = (min(workers(), n // MIN_CHUNK) if work >= MIN_WORK else 1) or 1
+    threads = workers()  # validates KAGGLE_DIGITS_THREADS on every path
+    parts = max(1, min(threads, n // MIN_CHUNK)) if work >= MIN_WORK else 1
     if parts == 1:
         return [kernel(slice(0, n))]
     first, *rest = chunks(n, parts)
