@@ -123,8 +123,8 @@ class Conv2D(Layer):
                 np.matmul(W2, src, out=Y[rows].reshape(len(src), F, -1))  # (n, F, L)
 
         else:
-            flat = self.workspace.get("flat", (n, C, h * w + k - 1), X.dtype) if training else None
-            flat = np.empty((n, C, h * w + k - 1), X.dtype) if flat is None else flat  # backward's dW reads it
+            shape = (n, C, h * w + k - 1)  # images flattened row by row, k-1 spare zeros at the end
+            flat = self.workspace.get("flat", shape, X.dtype) if training else np.empty(shape, X.dtype)  # dW reads it
             taps = self.params["W"].transpose(2, 3, 0, 1).copy()  # (k, k, F, C)
 
             def compute(rows: slice) -> None:
