@@ -22,14 +22,14 @@ import numpy as np
 
 
 def config_from(args):
-    from kaggle_digits.presets import preset_config
+    from kaggle_digits.training.presets import preset_config
 
     return preset_config(args.preset, hidden_sizes=args.hidden, dropout=args.dropout, batch_size=args.batch_size)
 
 
 def load(args) -> tuple[np.ndarray, np.ndarray]:
     from kaggle_digits.data import load_train
-    from kaggle_digits.workflow import dev_split
+    from kaggle_digits.jobs.train import dev_split
 
     train = load_train(args.data_dir)
     train_idx, _ = dev_split(train, config_from(args))
@@ -39,9 +39,10 @@ def load(args) -> tuple[np.ndarray, np.ndarray]:
 
 def numpy_epochs(args, X, y) -> list[float]:
     from kaggle_digits.allocator import keep_large_allocations
-    from kaggle_digits.losses import cross_entropy
-    from kaggle_digits.model import architecture, build_network
-    from kaggle_digits.optim import Adam
+    from kaggle_digits.nn.losses import cross_entropy
+    from kaggle_digits.nn.network import build_network
+    from kaggle_digits.nn.optim import Adam
+    from kaggle_digits.training.architecture import architecture
 
     keep_large_allocations()
     config = config_from(args)
@@ -82,7 +83,7 @@ def torch_model(spec: dict):
 def torch_epochs(args, X, y) -> list[float]:
     import torch
 
-    from kaggle_digits.model import architecture
+    from kaggle_digits.training.architecture import architecture
 
     torch.manual_seed(0)
     spec = architecture(config_from(args))
@@ -127,7 +128,7 @@ def main() -> None:
     if args.worker:
         worker(args)
         return
-    from kaggle_digits.display import describe
+    from kaggle_digits.terminal.display import describe
 
     config = config_from(args)
     rows = args.limit or "all"

@@ -14,11 +14,12 @@ import time
 import numpy as np
 
 from kaggle_digits.allocator import keep_large_allocations
-from kaggle_digits.losses import cross_entropy
-from kaggle_digits.model import architecture, build_network
-from kaggle_digits.optim import Adam
-from kaggle_digits.parallel import workers
-from kaggle_digits.presets import preset_config
+from kaggle_digits.nn.losses import cross_entropy
+from kaggle_digits.nn.network import build_network
+from kaggle_digits.nn.optim import Adam
+from kaggle_digits.nn.parallel import workers
+from kaggle_digits.training.architecture import architecture
+from kaggle_digits.training.presets import preset_config
 
 WARMUP = 3
 

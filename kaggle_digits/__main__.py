@@ -1,5 +1,5 @@
 """`python -m kaggle_digits` runs the CLI."""
 
-from .cli import app
+from .terminal.cli import app
 
 app(prog_name="kaggle-digits")

@@ -15,12 +15,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .constants import N_PIXELS
 from .errors import KaggleDigitsError
 from .files import atomic_path
 
-IMAGE_SIDE = 28
-N_PIXELS = IMAGE_SIDE * IMAGE_SIDE
-N_CLASSES = 10
 PIXEL_COLUMNS = tuple(f"pixel{i}" for i in range(N_PIXELS))
 TRAIN_HEADER = ("label", *PIXEL_COLUMNS)
 TEST_HEADER = PIXEL_COLUMNS

@@ -11,7 +11,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from .data import IMAGE_SIDE
+from .constants import IMAGE_SIDE
 from .files import atomic_path
 
 DPI = 100

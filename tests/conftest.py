@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from kaggle_digits.cli import app
+from kaggle_digits.terminal.cli import app
 
 from helpers import blob_digits, write_csv
 

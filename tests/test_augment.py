@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from kaggle_digits.augment import AffineAugment, bilinear_sample
+from kaggle_digits.nn.augment import AffineAugment, bilinear_sample
 
 
 def grid() -> tuple[np.ndarray, np.ndarray]:

@@ -12,12 +12,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from kaggle_digits.cli import app
 from kaggle_digits.data import load_train, sample_dir
-from kaggle_digits.evaluation import confusion_matrix, dev_predictions, top_confusions
+from kaggle_digits.jobs.evaluation import confusion_matrix, dev_predictions, top_confusions
+from kaggle_digits.jobs.runs import load_run
 from kaggle_digits.plots import misclassified_figure_size
-from kaggle_digits.runs import load_run
 from kaggle_digits.submission import read_submission
+from kaggle_digits.terminal.cli import app
 
 from helpers import png_size, tree
 

@@ -6,7 +6,7 @@ import zipfile
 import pytest
 from kaggle_server import sample_zip_bytes
 
-from kaggle_digits.competition import check_zip
+from kaggle_digits.competition.download import check_zip
 from kaggle_digits.errors import KaggleDigitsError
 
 

@@ -4,12 +4,15 @@ import numpy as np
 import pytest
 from test_layers import check_layer, numeric_grad
 
-from kaggle_digits import parallel
-from kaggle_digits.conv import BatchNorm, Conv2D, MaxPool2D
-from kaggle_digits.losses import cross_entropy
-from kaggle_digits.model import architecture, build_network
-from kaggle_digits.presets import preset_config
-from kaggle_digits.train import fit
+from kaggle_digits.nn import parallel
+from kaggle_digits.nn.batchnorm import BatchNorm
+from kaggle_digits.nn.conv import Conv2D
+from kaggle_digits.nn.losses import cross_entropy
+from kaggle_digits.nn.network import build_network
+from kaggle_digits.nn.pooling import MaxPool2D
+from kaggle_digits.training.architecture import architecture
+from kaggle_digits.training.fit import fit
+from kaggle_digits.training.presets import preset_config
 
 from helpers import blob_digits
 

@@ -7,7 +7,7 @@ import pytest
 
 from kaggle_digits.data import load_train, sample_dir
 from kaggle_digits.errors import KaggleDigitsError
-from kaggle_digits.evaluation import (
+from kaggle_digits.jobs.evaluation import (
     class_report,
     confusion_matrix,
     dev_predictions,
@@ -16,8 +16,8 @@ from kaggle_digits.evaluation import (
     mistakes,
     top_confusions,
 )
-from kaggle_digits.runs import load_run
-from kaggle_digits.workflow import dev_split
+from kaggle_digits.jobs.runs import load_run
+from kaggle_digits.jobs.train import dev_split
 
 
 def test_dev_split_is_rebuilt_exactly_and_reproduces_the_recorded_accuracy(sample_run):

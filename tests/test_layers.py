@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from kaggle_digits.layers import Dense, Dropout, Flatten, ReLU, init_weights
-from kaggle_digits.losses import cross_entropy
-from kaggle_digits.model import Network
+from kaggle_digits.nn.layers import Dense, Dropout, Flatten, ReLU, init_weights
+from kaggle_digits.nn.losses import cross_entropy
+from kaggle_digits.nn.network import Network
 
 
 def numeric_grad(f, x: np.ndarray, eps: float = 1e-6) -> np.ndarray:

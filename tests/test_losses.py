@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from kaggle_digits.losses import cross_entropy, log_softmax, softmax
+from kaggle_digits.nn.losses import cross_entropy, log_softmax, softmax
 
 
 def test_softmax_rows_sum_to_one_and_preserve_order():

@@ -6,8 +6,10 @@ import numpy as np
 import pytest
 
 from kaggle_digits.errors import KaggleDigitsError
-from kaggle_digits.model import Ensemble, architecture, build_network, load_model, save_model
-from kaggle_digits.presets import PRESETS, preset_config
+from kaggle_digits.nn.network import Ensemble, build_network
+from kaggle_digits.nn.serialize import load_model, save_model
+from kaggle_digits.training.architecture import architecture
+from kaggle_digits.training.presets import PRESETS, TrainConfig, preset_config
 
 
 def test_tutorial_preset_is_the_seed_network():
@@ -31,10 +33,10 @@ def test_save_and_load_round_trip_gives_identical_predictions(tmp_path):
     config = preset_config("mlp", hidden_sizes=(32,))
     net = build_network(architecture(config), np.random.default_rng(1))
     X = np.random.default_rng(2).random((7, 784), dtype=np.float32)
-    save_model(tmp_path / "model.npz", net, config, {"dev_accuracy": 0.5})
-    loaded, loaded_config, meta = load_model(tmp_path / "model.npz")
+    save_model(tmp_path / "model.npz", net, {"config": config.to_dict(), "meta": {"dev_accuracy": 0.5}})
+    loaded, info = load_model(tmp_path / "model.npz")
     np.testing.assert_array_equal(loaded.predict_proba(X), net.predict_proba(X))
-    assert loaded_config == config and meta == {"dev_accuracy": 0.5}
+    assert TrainConfig.from_dict(info["config"]) == config and info["meta"] == {"dev_accuracy": 0.5}
     with np.load(tmp_path / "model.npz", allow_pickle=False) as stored:  # plain arrays and a JSON header only
         header = json.loads(str(stored["header"]))
         assert header["members"][0]["layers"][0] == {"type": "dense", "n_in": 784, "n_out": 32, "init": "he"}
@@ -78,8 +80,8 @@ def test_ensemble_averages_members_and_round_trips(tmp_path):
     X = np.random.default_rng(4).random((5, 784), dtype=np.float32)
     expected = np.mean([m.predict_proba(X) for m in members], axis=0)
     np.testing.assert_allclose(ensemble.predict_proba(X), expected, rtol=1e-6)
-    save_model(tmp_path / "model.npz", ensemble, config, {})
-    loaded, _, _ = load_model(tmp_path / "model.npz")
+    save_model(tmp_path / "model.npz", ensemble, {})
+    loaded, _ = load_model(tmp_path / "model.npz")
     assert isinstance(loaded, Ensemble) and len(loaded.networks) == 3
     np.testing.assert_array_equal(loaded.predict_proba(X), ensemble.predict_proba(X))
     assert loaded.n_parameters == 3 * members[0].n_parameters
@@ -89,7 +91,7 @@ def test_batchnorm_running_statistics_are_saved(tmp_path):
     config = preset_config("cnn", conv_channels=(2, 2), hidden_sizes=(8,))
     net = build_network(architecture(config), np.random.default_rng(0))
     net.forward(np.random.default_rng(1).random((16, 784), dtype=np.float32), training=True)
-    save_model(tmp_path / "model.npz", net, config, {})
-    loaded, _, _ = load_model(tmp_path / "model.npz")
+    save_model(tmp_path / "model.npz", net, {})
+    loaded, _ = load_model(tmp_path / "model.npz")
     np.testing.assert_array_equal(loaded.layers[1].buffers["mean"], net.layers[1].buffers["mean"])
     assert net.layers[1].buffers["mean"].any()

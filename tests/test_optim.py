@@ -6,7 +6,7 @@ import math
 import numpy as np
 import pytest
 
-from kaggle_digits.optim import Adam, GradientDescent, learning_rate_at, make_optimizer
+from kaggle_digits.nn.optim import Adam, GradientDescent, learning_rate_at, make_optimizer
 
 
 def minimise(optimizer_name: str, steps: int, lr: float) -> np.ndarray:

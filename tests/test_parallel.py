@@ -6,11 +6,12 @@ import threading
 import numpy as np
 import pytest
 
-from kaggle_digits import parallel
 from kaggle_digits.errors import KaggleDigitsError
-from kaggle_digits.losses import cross_entropy
-from kaggle_digits.model import architecture, build_network
-from kaggle_digits.presets import preset_config
+from kaggle_digits.nn import parallel
+from kaggle_digits.nn.losses import cross_entropy
+from kaggle_digits.nn.network import build_network
+from kaggle_digits.training.architecture import architecture
+from kaggle_digits.training.presets import preset_config
 
 
 @pytest.mark.parametrize(("n", "parts"), [(10, 2), (7, 3), (128, 2), (3, 5)])

@@ -5,9 +5,10 @@ import pytest
 
 from kaggle_digits.data import load_train, sample_dir
 from kaggle_digits.errors import KaggleDigitsError
-from kaggle_digits.model import architecture, build_network
-from kaggle_digits.presets import preset_config
-from kaggle_digits.train import evaluate, fit
+from kaggle_digits.nn.network import build_network
+from kaggle_digits.training.architecture import architecture
+from kaggle_digits.training.fit import evaluate, fit
+from kaggle_digits.training.presets import preset_config
 
 from helpers import blob_digits
 

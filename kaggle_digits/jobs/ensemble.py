@@ -6,12 +6,12 @@ import os
 
 import numpy as np
 
-from .data import load_test
-from .errors import KaggleDigitsError
+from ..data import load_test
+from ..errors import KaggleDigitsError
+from ..nn.network import Ensemble
 from .evaluation import run_data_dir, run_train_data
-from .model import Ensemble
 from .runs import Run, timestamp
-from .workflow import TrainOutcome, dev_split, save_run
+from .train import TrainOutcome, dev_split, save_run
 
 
 def combine_runs(

@@ -19,7 +19,7 @@ from typing import TypeVar
 
 import numpy  # noqa: F401  (loads OpenBLAS, which _blas_local_threads looks for among the mapped libraries)
 
-from .errors import KaggleDigitsError
+from ..errors import KaggleDigitsError
 
 T = TypeVar("T")
 MIN_CHUNK = 8  # rows; below this a thread hand-off costs more than it saves

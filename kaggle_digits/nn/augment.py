@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .data import IMAGE_SIDE
+from ..constants import IMAGE_SIDE
 
 
 @dataclass(frozen=True)

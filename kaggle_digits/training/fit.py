@@ -9,10 +9,10 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from .errors import KaggleDigitsError
-from .losses import cross_entropy, log_softmax
-from .model import Network
-from .optim import learning_rate_at, make_optimizer
+from ..errors import KaggleDigitsError
+from ..nn.losses import cross_entropy, log_softmax
+from ..nn.network import Network
+from ..nn.optim import learning_rate_at, make_optimizer
 from .presets import TrainConfig
 
 Augmenter = Callable[[np.ndarray, np.random.Generator], np.ndarray]

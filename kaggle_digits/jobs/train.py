@@ -11,15 +11,17 @@ from typing import Any
 
 import numpy as np
 
-from .augment import AffineAugment
-from .data import Digits, load_test, load_train, split_dev
-from .errors import KaggleDigitsError
-from .model import Ensemble, Model, architecture, build_network, load_model, save_model
-from .plots import plot_curves
-from .presets import TrainConfig
+from ..data import Digits, load_test, load_train, split_dev
+from ..errors import KaggleDigitsError
+from ..nn.augment import AffineAugment
+from ..nn.network import Ensemble, Model, build_network
+from ..nn.serialize import load_model, save_model
+from ..plots import plot_curves
+from ..submission import write_submission
+from ..training.architecture import architecture
+from ..training.fit import FitResult, TrainEvent, fit
+from ..training.presets import TrainConfig
 from .runs import MODEL_FILE, new_run_dir, timestamp, write_metrics
-from .submission import write_submission
-from .train import FitResult, TrainEvent, fit
 
 Stage = Callable[[str], None]
 
@@ -152,7 +154,11 @@ def save_run(
     write_submission(submission_path, test_labels, metrics["data"]["test_rows"])
     metrics["submission"] = str(submission_path)
     model_path = run_dir / MODEL_FILE
-    save_model(model_path, model, config, {"dev_accuracy": metrics["dev_accuracy"], "run": run_dir.name})
+    save_model(
+        model_path,
+        model,
+        {"config": config.to_dict(), "meta": {"dev_accuracy": metrics["dev_accuracy"], "run": run_dir.name}},
+    )
     if metrics["history"]:
         heading = f"{run_dir.name}: dev accuracy {metrics['dev_accuracy']:.4f}"
         plot_curves(metrics["history"], heading, run_dir / "curves.png", curve_unit(config))
@@ -164,7 +170,7 @@ def predict_run(
     model_path: str | os.PathLike[str], data_dir: str | os.PathLike[str], out: str | os.PathLike[str]
 ) -> tuple[Path, np.ndarray]:
     """Write a submission for `data_dir`/test.csv from a saved model; returns the path and the labels."""
-    network, _, _ = load_model(model_path)
+    network, _ = load_model(model_path)
     test = load_test(data_dir)
     labels = network.predict_proba(test.features()).argmax(axis=1)  # (T,)
     return write_submission(out, labels, len(test)), labels

@@ -9,10 +9,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import KaggleDigitsError
-from .files import atomic_write_text
-from .model import Network, load_model
-from .presets import TrainConfig
+from ..errors import KaggleDigitsError
+from ..files import atomic_write_text
+from ..nn.network import Network
+from ..nn.serialize import load_model
+from ..training.presets import TrainConfig
 
 MODEL_FILE = "model.npz"
 METRICS_FILE = "metrics.json"
@@ -81,7 +82,8 @@ def load_run(run_dir: Path) -> Run:
     """Reload a run's model and metrics; a missing or corrupt file is a one-line error."""
     if not (run_dir / MODEL_FILE).is_file():
         raise KaggleDigitsError(f"{run_dir}: no {MODEL_FILE} in this folder; is it a kaggle-digits run?")
-    network, config, _ = load_model(run_dir / MODEL_FILE)
+    network, info = load_model(run_dir / MODEL_FILE)
+    config = TrainConfig.from_dict(info["config"])
     metrics_path = run_dir / METRICS_FILE
     try:
         metrics = json.loads(metrics_path.read_text(encoding="utf-8"))

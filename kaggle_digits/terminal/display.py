@@ -16,12 +16,12 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
-from .competition import SubmissionRow
-from .data import IMAGE_SIDE
-from .evaluation import ClassReport
-from .presets import TrainConfig
-from .train import TrainEvent
-from .workflow import TrainOutcome, curve_unit
+from ..constants import IMAGE_SIDE
+from ..jobs.evaluation import ClassReport
+from ..jobs.submit import SubmissionRow
+from ..jobs.train import TrainOutcome, curve_unit
+from ..training.fit import TrainEvent
+from ..training.presets import TrainConfig
 
 
 class TrainingProgress:

@@ -8,12 +8,13 @@ from pathlib import Path
 
 import numpy as np
 
-from .data import N_CLASSES, Digits, load_test, load_train, sample_dir
-from .errors import KaggleDigitsError
-from .files import atomic_write_text
-from .plots import plot_confusion, plot_curves, plot_misclassified
+from ..constants import N_CLASSES
+from ..data import Digits, load_test, load_train, sample_dir
+from ..errors import KaggleDigitsError
+from ..files import atomic_write_text
+from ..plots import plot_confusion, plot_curves, plot_misclassified
 from .runs import Run
-from .workflow import curve_unit, dev_split
+from .train import curve_unit, dev_split
 
 SAMPLE_LABEL = "bundled sample"
 

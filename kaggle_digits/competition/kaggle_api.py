@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from .errors import KaggleDigitsError
+from ..errors import KaggleDigitsError
 
 COMPETITION = "digit-recognizer"
 TOKEN_PAGE = "https://www.kaggle.com/settings"

@@ -6,9 +6,9 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import KaggleDigitsError
-from .layers import INITS
-from .optim import OPTIMIZERS, SCHEDULES
+from ..errors import KaggleDigitsError
+from ..nn.layers import INITS
+from ..nn.optim import OPTIMIZERS, SCHEDULES
 
 ARCHITECTURES = ("mlp", "cnn")
 

@@ -11,16 +11,24 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
-from . import data as data_module
-from .allocator import keep_large_allocations
-from .competition import (
-    download_data,
+from .. import data as data_module
+from ..allocator import keep_large_allocations
+from ..competition.download import download_data
+from ..competition.kaggle_api import COMPETITION, KaggleClient, credentials_source
+from ..errors import KaggleDigitsError
+from ..jobs.ensemble import combine_runs
+from ..jobs.evaluation import evaluate_run, misclassified_picture
+from ..jobs.runs import load_run, resolve_run
+from ..jobs.submit import (
     limits_or_none,
     newest_submission,
     submissions_with_runs,
     validate_for_upload,
     wait_for_score,
 )
+from ..jobs.train import predict_run, train_run
+from ..plots import show_png
+from ..training.presets import PRESETS, preset_config
 from .display import (
     TrainingProgress,
     class_report_table,
@@ -30,14 +38,6 @@ from .display import (
     summary_table,
     top_probabilities,
 )
-from .ensemble import combine_runs
-from .errors import KaggleDigitsError
-from .evaluation import evaluate_run, misclassified_picture
-from .kaggle_api import COMPETITION, KaggleClient, credentials_source
-from .plots import show_png
-from .presets import PRESETS, preset_config
-from .runs import load_run, resolve_run
-from .workflow import predict_run, train_run
 
 app = typer.Typer(
     help="Kaggle Digit Recognizer from zero to a scored submission, with NumPy networks written from scratch.",

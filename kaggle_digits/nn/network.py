@@ -1,0 +1,105 @@
+"""A sequential network built from a JSON layer list, and an ensemble that averages several networks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..constants import N_CLASSES, N_PIXELS
+from .batchnorm import BatchNorm
+from .conv import Conv2D
+from .layers import Dense, Dropout, Flatten, Layer, ReLU
+from .losses import softmax
+from .pooling import MaxPool2D
+
+LAYER_TYPES: dict[str, type[Layer]] = {
+    cls.kind: cls for cls in (Dense, ReLU, Dropout, Flatten, Conv2D, MaxPool2D, BatchNorm)
+}
+
+
+class Network:
+    """Layers applied in order; logits out, gradients back."""
+
+    def __init__(self, layers: list[Layer], input_shape: tuple[int, ...] = (N_PIXELS,)):
+        self.layers = layers
+        self.input_shape = input_shape
+
+    def forward(self, X: np.ndarray, training: bool = False) -> np.ndarray:
+        X = X.reshape(len(X), *self.input_shape)  # (N, *input_shape)
+        for layer in self.layers:
+            X = layer.forward(X, training)
+        return X  # (N, 10) logits
+
+    def backward(self, dlogits: np.ndarray) -> None:
+        delta = dlogits  # (N, 10)
+        for i in range(len(self.layers) - 1, -1, -1):
+            delta = self.layers[i].backward(delta, need_dX=i > 0)
+
+    def parameter_pairs(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        """(param, grad) for every parameter, the order fixed by the architecture."""
+        return [(layer.params[k], layer.grads[k]) for layer in self.layers for k in layer.params]
+
+    def _arrays(self):
+        """(key, array) for every parameter and buffer, keyed `layer<i>.<name>`."""
+        for i, layer in enumerate(self.layers):
+            for k, v in (layer.params | layer.buffers).items():
+                yield f"layer{i}.{k}", v
+
+    def state(self) -> dict[str, np.ndarray]:
+        """Copies of every parameter and buffer."""
+        return {key: v.copy() for key, v in self._arrays()}
+
+    def load_state(self, state: dict[str, np.ndarray]) -> None:
+        """Copy parameters and buffers in place (optimiser references stay valid)."""
+        for key, v in self._arrays():
+            saved = state[key]
+            if saved.shape != v.shape:
+                raise ValueError(f"{key} has shape {saved.shape}, expected {v.shape}")
+            v[...] = saved
+
+    def all_finite(self) -> bool:
+        return all(np.isfinite(p).all() for p, _ in self.parameter_pairs())
+
+    def predict_proba(self, X: np.ndarray, batch_size: int = 256) -> np.ndarray:
+        """Softmax probabilities in inference mode, in batches to bound memory."""
+        parts = [softmax(self.forward(X[i : i + batch_size])) for i in range(0, len(X), batch_size)]
+        return np.concatenate(parts) if parts else np.zeros((0, N_CLASSES), np.float32)  # (N, 10)
+
+    def spec(self) -> dict[str, Any]:
+        return {"input_shape": list(self.input_shape), "layers": [layer.spec() for layer in self.layers]}
+
+    @property
+    def n_parameters(self) -> int:
+        return sum(p.size for p, _ in self.parameter_pairs())
+
+
+def build_network(spec: dict[str, Any], rng: np.random.Generator, dtype=np.float32) -> Network:
+    """Instantiate a network from its JSON spec; weights drawn from `rng`."""
+    layers = []
+    for entry in spec["layers"]:
+        kwargs = {k: v for k, v in entry.items() if k != "type"}
+        cls = LAYER_TYPES[entry["type"]]
+        if cls.needs_rng:
+            kwargs.update(rng=rng, dtype=dtype)
+        layers.append(cls(**kwargs))
+    return Network(layers, tuple(spec["input_shape"]))
+
+
+class Ensemble:
+    """Several networks trained on the same split; predicts the mean of their softmax outputs."""
+
+    def __init__(self, networks: list[Network]):
+        if not networks:
+            raise ValueError("an ensemble needs at least one network")
+        self.networks = networks
+
+    def predict_proba(self, X: np.ndarray, batch_size: int = 256) -> np.ndarray:
+        return np.mean([net.predict_proba(X, batch_size) for net in self.networks], axis=0)  # (N, 10)
+
+    @property
+    def n_parameters(self) -> int:
+        return sum(net.n_parameters for net in self.networks)
+
+
+Model = Network | Ensemble

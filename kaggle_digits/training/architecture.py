@@ -1,0 +1,52 @@
+"""The layer list (JSON-able) that a training configuration describes: an MLP, or a small VGG-style CNN."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..constants import IMAGE_SIDE, N_CLASSES, N_PIXELS
+from .presets import TrainConfig
+
+
+def architecture(config: TrainConfig) -> dict[str, Any]:
+    """The layer list a config describes.
+
+    mlp: Dense → ReLU (→ Dropout) per hidden size, then Dense to 10 classes.
+    cnn: blocks of two 3x3 valid convolutions (→ BatchNorm) → ReLU, each block closed by a 2x2 max-pool, then the
+    mlp head on the flattened features.
+    """
+    layers: list[dict[str, Any]] = []
+    n_in = N_PIXELS
+    input_shape = [N_PIXELS]
+    if config.architecture == "cnn":
+        channels, side = 1, IMAGE_SIDE
+        input_shape = [1, IMAGE_SIDE, IMAGE_SIDE]
+        for position, out_channels in enumerate(config.conv_channels):
+            layers.append(
+                {
+                    "type": "conv2d",
+                    "in_channels": channels,
+                    "out_channels": out_channels,
+                    "kernel_size": 3,
+                    "padding": 0,
+                    "init": "he",
+                    "bias": not config.batchnorm,
+                }
+            )
+            if config.batchnorm:
+                layers.append({"type": "batchnorm", "channels": out_channels, "momentum": 0.9, "eps": 1e-5})
+            layers.append({"type": "relu"})
+            channels, side = out_channels, side - 2
+            if position % 2 == 1:
+                layers.append({"type": "maxpool2d", "size": 2})
+                side //= 2
+        layers.append({"type": "flatten"})
+        n_in = channels * side * side
+    for n_out in config.hidden_sizes:
+        layers += [{"type": "dense", "n_in": n_in, "n_out": n_out, "init": config.init}, {"type": "relu"}]
+        if config.dropout:
+            layers.append({"type": "dropout", "rate": config.dropout})
+        n_in = n_out
+    init = config.init if config.init == "uniform" else "glorot"
+    layers.append({"type": "dense", "n_in": n_in, "n_out": N_CLASSES, "init": init})
+    return {"input_shape": input_shape, "layers": layers}
