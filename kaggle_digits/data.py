@@ -216,6 +216,11 @@ def split_dev(labels: np.ndarray, dev_size: float, rng: np.random.Generator) -> 
     quota = np.floor(exact).astype(np.int64)
     leftover = np.argsort(-(exact - quota), kind="stable")[: n_dev - quota.sum()]
     quota[leftover] += 1
+    if quota.min() < 1 or (counts - quota).min() < 1:
+        raise KaggleDigitsError(
+            f"--dev-size {dev_size:g}: gives {n_dev} dev rows; every digit needs at least one dev and one train row "
+            f"(here {len(classes)} digits, the rarest with {counts.min()} rows)"
+        )
     dev_parts = []
     for cls, take in zip(classes, quota, strict=True):
         members = np.flatnonzero(labels == cls)
@@ -228,10 +233,10 @@ def split_dev(labels: np.ndarray, dev_size: float, rng: np.random.Generator) -> 
 def resolve_dev_count(n: int, dev_size: float) -> int:
     """Turn --dev-size (a fraction below 1, or a whole row count) into a row count that leaves rows to train."""
     if dev_size <= 0 or (dev_size >= 1 and dev_size != int(dev_size)):
-        raise KaggleDigitsError(f"--dev-size {dev_size}: use a fraction in (0, 1) like 0.1, or a whole row count")
+        raise KaggleDigitsError(f"--dev-size {dev_size:g}: use a fraction in (0, 1) like 0.1, or a whole row count")
     count = round(n * dev_size) if dev_size < 1 else int(dev_size)
     if not 1 <= count < n:
         raise KaggleDigitsError(
-            f"--dev-size {dev_size}: gives {count} dev rows out of {n}; use a fraction like 0.1 or 1..{n - 1} rows"
+            f"--dev-size {dev_size:g}: gives {count} dev rows out of {n}; use a fraction like 0.1 or 1..{n - 1} rows"
         )
     return count

@@ -74,8 +74,8 @@ def plot_confusion(counts: np.ndarray, heading: str, path: Path) -> Path:
     return _save(fig, path)
 
 
-def plot_curves(history: list[dict], heading: str, path: Path, unit: str = "epoch") -> Path:
-    """Loss and accuracy per evaluation, train (running average over the epoch) against dev."""
+def plot_curves(history: list[dict], heading: str, path: Path, unit: str = "epoch", kept: int | None = None) -> Path:
+    """Loss and accuracy per evaluation, train (running average over the epoch) against dev; a line at the kept one."""
     epochs = [h["epoch"] for h in history]
     fig = Figure(figsize=(11, 4.2), layout="constrained")
     loss_ax, acc_ax = fig.subplots(1, 2)
@@ -90,6 +90,8 @@ def plot_curves(history: list[dict], heading: str, path: Path, unit: str = "epoc
         ax.set_xlabel(unit)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
+        if kept:
+            ax.axvline(kept, color="grey", linestyle="--", linewidth=1, label=f"kept weights ({unit} {kept})")
         ax.legend()
     fig.suptitle(heading)
     return _save(fig, path)

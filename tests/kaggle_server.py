@@ -37,7 +37,8 @@ class ServerState:
 
     zip_bytes: bytes = field(default_factory=sample_zip_bytes)
     labels: np.ndarray = field(default_factory=lambda: np.loadtxt(SAMPLE_LABELS, dtype=np.int64))
-    fail: dict[str, int] = field(default_factory=dict)  # method name → HTTP status to answer with
+    fail: dict[str, int] = field(default_factory=dict)  # method name → HTTP status to answer with, every time
+    fail_next: dict[str, list[int]] = field(default_factory=dict)  # method name → statuses for its next calls only
     truncate_zip: bool = False
     fail_upload: bool = False
     pending_polls: int = 1  # list calls that still show a new submission as PENDING
@@ -71,8 +72,8 @@ class KaggleHandler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def _error(self, status: int, message: str) -> None:
-        self._reply(status, {"code": status, "message": message})
+    def _error(self, status: int, message: str, headers=None) -> None:
+        self._reply(status, {"code": status, "message": message}, headers=headers)
 
     def _authorised(self) -> bool:
         header = self.headers.get("Authorization", "")
@@ -116,8 +117,11 @@ class KaggleHandler(BaseHTTPRequestHandler):
             active = request.get("token") == TOKEN
             self._reply(200, {"active": active, "username": USERNAME if active else ""})
             return
+        if state.fail_next.get(method):
+            self._error(state.fail_next[method].pop(0), f"Injected failure for {method}", {"Retry-After": "0"})
+            return
         if method in state.fail:
-            self._error(state.fail[method], f"Injected failure for {method}")
+            self._error(state.fail[method], f"Injected failure for {method}", {"Retry-After": "0"})
             return
         if not self._authorised():
             self._error(401, "Unauthenticated")
@@ -146,6 +150,13 @@ class KaggleHandler(BaseHTTPRequestHandler):
     def _api_CreateSubmission(self, request: dict) -> None:
         state = self.server.state
         file_name, body = state.uploads.get(request.get("blobFileTokens", ""), ("", b""))
+        if len(state.submissions) >= DAILY_LIMIT:
+            self._error(
+                400,
+                f"Submission not allowed:  Your team has used its daily Submission allowance ({DAILY_LIMIT}) today, "
+                "please try again tomorrow UTC (0 hours from now).",
+            )
+            return
         if not body:
             self._error(400, "No uploaded file for this token")
             return

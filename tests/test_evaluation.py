@@ -1,5 +1,6 @@
 """Evaluating a saved run: its dev split rebuilt exactly, confusion counts, per-class scores, mistakes ordered."""
 
+import dataclasses
 import json
 
 import numpy as np
@@ -24,10 +25,10 @@ def test_dev_split_is_rebuilt_exactly_and_reproduces_the_recorded_accuracy(sampl
     run = load_run(sample_run)
     preds = dev_predictions(run)
     train = load_train(sample_dir())
-    _, dev_idx = dev_split(train, run.config)
+    _, dev_idx = dev_split(train, run.record.config)
     np.testing.assert_array_equal(preds.row_ids, dev_idx + 1)
     np.testing.assert_array_equal(preds.labels, train.labels[dev_idx])
-    assert preds.accuracy == pytest.approx(run.metrics["dev_accuracy"])
+    assert preds.accuracy == pytest.approx(run.record.estimate.accuracy)
     assert 0.5 < preds.accuracy < 0.97  # imperfect on purpose, so there are mistakes to look at
 
 
@@ -85,7 +86,7 @@ def test_evaluate_writes_pictures_and_json_matching_the_predictions(sample_run):
 
 def test_a_changed_train_csv_is_refused(sample_run, tmp_path):
     run = load_run(sample_run)
-    run.metrics["data"]["train_fingerprint"] = "0" * 16
+    run.record.data = dataclasses.replace(run.record.data, train_fingerprint="0" * 16)
     with pytest.raises(KaggleDigitsError, match=r"changed since run .* was trained"):
         dev_predictions(run)
 

@@ -95,8 +95,13 @@ def test_download_train_submit_wait_and_list_end_to_end(sandbox):
     assert done.returncode == 0, done.stderr
     predicted = np.loadtxt(submission, delimiter=",", skiprows=1, dtype=np.int64)[:, 1]
     accuracy = (predicted == sandbox.server.state.labels).mean()
-    assert accuracy > 0.85  # a held-back set: the dev accuracy predicted this within a few points
-    assert abs(accuracy - metrics["dev_accuracy"]) < 0.05
+    assert accuracy > 0.85  # a held-back set: the estimate predicted this within its interval, give or take
+    low, high = metrics["estimate"]["ci95"]
+    assert low - 0.02 < accuracy < high + 0.02
+    assert (
+        f"Submitting {submission.relative_to(sandbox.work)} (1,000 rows) · run {run_dir.name} · preset mlp"
+        in done.stdout
+    )
     assert f"Public score of #1000: {accuracy:.5f}" in done.stdout
     assert "Successfully submitted to Digit Recognizer" in done.stdout
     assert "Submissions today: 1; Kaggle accepts 4 more now." in done.stdout
@@ -105,7 +110,7 @@ def test_download_train_submit_wait_and_list_end_to_end(sandbox):
     done = sandbox.run("submissions")
     assert done.returncode == 0, done.stderr
     row = next(line for line in done.stdout.splitlines() if submission.name in line)
-    for cell in ("first try", "complete", f"{accuracy:.5f}", "mlp", f"{metrics['dev_accuracy']:.4f}"):
+    for cell in ("first try", "complete", f"{accuracy:.5f}", "mlp", f"{metrics['estimate']['accuracy']:.4f}"):
         assert cell in row, row
 
 
@@ -164,9 +169,37 @@ def test_unknown_competition_is_a_404_message(sandbox):
     sandbox.fails_with("unknown competition 'digit-recogniser' (404)", "download", "--competition", "digit-recogniser")
 
 
-def test_server_error_is_reported_with_its_status(sandbox):
+def test_server_error_is_reported_with_its_status_after_the_retries(sandbox):
     sandbox.server.state.fail["ListSubmissions"] = 500
     sandbox.fails_with("list submissions: Kaggle answered 500: Injected failure for ListSubmissions", "submissions")
+    assert calls(sandbox).count("ListSubmissions") == 4  # the first try and three retries
+
+
+def test_transient_failures_of_reads_are_retried_and_an_upload_is_never_sent_twice(sandbox):
+    assert sandbox.run("download").returncode == 0
+    sandbox.server.state.fail_next["ListSubmissions"] = [503, 429]
+    done = sandbox.run("submissions")
+    assert done.returncode == 0, done.stderr
+    assert calls(sandbox).count("ListSubmissions") == 3
+    good = sandbox.work / "good.csv"
+    good.write_text("ImageId,Label\n" + "".join(f"{i},1\n" for i in range(1, 1001)))
+    sandbox.server.state.fail_next["CreateSubmission"] = [503]
+    sandbox.fails_with("submit: Kaggle answered 503", "submit", "good.csv", "-m", "x")
+    assert calls(sandbox).count("CreateSubmission") == 1 and sandbox.server.state.submissions == []
+
+
+def test_the_daily_limit_is_one_line_and_nothing_is_uploaded(sandbox):
+    assert sandbox.run("download").returncode == 0
+    good = sandbox.work / "good.csv"
+    good.write_text("ImageId,Label\n" + "".join(f"{i},1\n" for i in range(1, 1001)))
+    assert sandbox.run("submit", "good.csv", "-m", "x").returncode == 0
+    sandbox.server.state.submissions *= 5  # as if four more had been sent today
+    before = calls(sandbox)
+    sandbox.fails_with("Kaggle's daily submission limit is reached (5 today); nothing was sent", "submit", "good.csv")
+    assert "StartSubmissionUpload" not in calls(sandbox)[len(before) :]
+    sandbox.server.state.fail["GetSubmissionLimits"] = 404  # no limits endpoint: Kaggle's refusal of the upload
+    sandbox.fails_with("submit: Kaggle's daily submission limit is reached; nothing was sent", "submit", "good.csv")
+    assert len(sandbox.server.state.submissions) == 5
 
 
 def test_no_network_is_reported(sandbox):
@@ -246,5 +279,43 @@ def test_wait_gives_up_after_its_timeout_and_reports_scoring_errors(sandbox):
     )
 
 
-def test_submit_without_file_and_without_submissions_says_what_to_do(sandbox):
-    sandbox.fails_with("submissions: no submission CSVs; run `kaggle-digits train` first", "submit")
+def test_submit_without_test_csv_refuses_before_anything(sandbox):
+    assert sandbox.run("train", "--sample", "--epochs", "1").returncode == 0
+    sandbox.fails_with(
+        "data/test.csv: not found; submit checks every file against the competition's test ids", "submit"
+    )
+    assert calls(sandbox) == []
+
+
+def test_submit_takes_only_finished_runs_on_the_full_data_unless_forced(sandbox):
+    assert sandbox.run("download").returncode == 0
+    sandbox.fails_with("no submission of a finished run on the full competition data", "submit", "-m", "x")
+    assert sandbox.run("train", "--sample", "--epochs", "1", "--name", "sampled").returncode == 0
+    (sample_run,) = (sandbox.work / "runs").iterdir()
+    before = calls(sandbox)
+    done = sandbox.fails_with("the newest run is not one: it comes from", "submit", "-m", "x")
+    assert "a --sample run" in done.stderr
+    sandbox.fails_with("a --sample run (the bundled sample's test images", "submit", str(sample_run))
+    csv = sandbox.work / "submissions" / f"{sample_run.name}.csv"
+    sandbox.fails_with("add --force to send it anyway", "submit", str(csv.relative_to(sandbox.work)))
+    assert calls(sandbox) == before
+    del sandbox.env["KAGGLE_USERNAME"], sandbox.env["KAGGLE_KEY"]  # a dry run needs no credentials
+    done = sandbox.run("submit", str(sample_run), "--force", "--dry-run")
+    assert done.returncode == 0, done.stderr
+    assert (
+        f"Would submit {csv.relative_to(sandbox.work)} (1,000 rows) · run {sample_run.name} · preset mlp" in done.stdout
+    )
+    assert "estimate 0." in done.stdout and calls(sandbox) == before
+
+
+def test_submit_dry_run_checks_the_file_and_contacts_nothing(sandbox):
+    assert sandbox.run("download").returncode == 0
+    before = calls(sandbox)
+    bad = sandbox.work / "bad.csv"
+    bad.write_text("ImageId,Label\n1,3\n")
+    sandbox.fails_with("bad.csv: 1 rows, but test.csv has 1000 images", "submit", "bad.csv", "--dry-run")
+    good = sandbox.work / "good.csv"
+    good.write_text("ImageId,Label\n" + "".join(f"{i},1\n" for i in range(1, 1001)))
+    done = sandbox.run("submit", "good.csv", "--dry-run")
+    assert done.returncode == 0 and "Would submit good.csv (1,000 rows) · no local run wrote this file" in done.stdout
+    assert calls(sandbox) == before

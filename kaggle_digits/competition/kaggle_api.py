@@ -10,7 +10,8 @@ import contextlib
 import io
 import json
 import os
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -20,6 +21,8 @@ from ..errors import KaggleDigitsError
 COMPETITION = "digit-recognizer"
 TOKEN_PAGE = "https://www.kaggle.com/settings"
 UPLOAD_FAILED = "Could not submit to competition"  # what the client returns, with ref 0, when an upload fails
+RETRY_DELAYS = (1.0, 2.0, 4.0)  # seconds before each retry of a read (list, limits) that met a 429, 5xx or no answer
+DAILY_LIMIT_WORDS = ("daily", "allowance", "submission limit")
 
 
 @dataclass(frozen=True)
@@ -80,8 +83,14 @@ def credentials_source() -> str:
 class KaggleClient:
     """Competition calls through the official client, connected on first use."""
 
-    def __init__(self, competition: str = COMPETITION):
+    def __init__(
+        self,
+        competition: str = COMPETITION,
+        retry_delays: tuple[float, ...] = RETRY_DELAYS,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
         self.competition = competition
+        self.retry_delays, self.sleep = retry_delays, sleep
         self._api = None
 
     def _client(self):
@@ -121,6 +130,19 @@ class KaggleClient:
                 f"{action}: cannot reach Kaggle ({type(exc).__name__}); check your network connection"
             ) from None
 
+    def _read(self, action: str, call: Callable[[], object]) -> object:
+        """A read-only call, retried with back-off on 429, 5xx and lost connections (uploads never come here)."""
+        for delay in (*self.retry_delays, None):
+            try:
+                with self._translated(action):
+                    return call()
+            except KaggleDigitsError as exc:
+                wait = _transient_wait(exc.__context__, delay)
+                if delay is None or wait is None:
+                    raise
+                self.sleep(wait)
+        raise AssertionError("unreachable")
+
     def _http_message(self, action: str, status: int | None, detail: str) -> str:
         detail = detail.splitlines()[0][:200] if detail else ""
         if status == 401:
@@ -132,6 +154,8 @@ class KaggleClient:
             )
         if status == 404:
             return f"{action}: unknown competition {self.competition!r} (404); check --competition"
+        if status in (400, 403, 429) and any(word in detail.lower() for word in DAILY_LIMIT_WORDS):
+            return f"{action}: Kaggle's daily submission limit is reached; nothing was sent — try again after 00:00 UTC"
         if status == 429:
             return f"{action}: too many requests (429); wait a minute and try again"
         return f"{action}: Kaggle answered {status}: {detail}"
@@ -158,9 +182,8 @@ class KaggleClient:
     def submissions(self, limit: int = 20) -> list[RemoteSubmission]:
         """Your most recent submissions, newest first."""
         api = self._client()
-        with self._translated("list submissions"):
-            listed = api.competition_submissions(self.competition, page_size=limit) or []
-        return [_remote(s) for s in listed if s is not None][:limit]
+        listed = self._read("list submissions", lambda: api.competition_submissions(self.competition, page_size=limit))
+        return [_remote(s) for s in listed or [] if s is not None][:limit]
 
     def limits(self) -> SubmissionLimits | None:
         """Today's submission count and how many more are allowed now, when Kaggle says."""
@@ -169,8 +192,12 @@ class KaggleClient:
 
         request = ApiGetSubmissionLimitsRequest()
         request.competition_name = self.competition
-        with self._translated("submission limits"), api.build_kaggle_client() as kaggle:
-            reply = kaggle.competitions.competition_api_client.get_submission_limits(request)
+
+        def call():
+            with api.build_kaggle_client() as kaggle:
+                return kaggle.competitions.competition_api_client.get_submission_limits(request)
+
+        reply = self._read("submission limits", call)
         return SubmissionLimits(reply.num_today, reply.num_allowed_now)
 
 
@@ -185,3 +212,18 @@ def _remote(s) -> RemoteSubmission:
         public_score=s.public_score or "",
         error=s.error_description or "",
     )
+
+
+def _transient_wait(cause: BaseException | None, default: float | None) -> float | None:
+    """Seconds to wait before retrying after `cause` (Kaggle's Retry-After when given), or None if not transient."""
+    import requests
+
+    if isinstance(cause, requests.exceptions.ConnectionError | requests.exceptions.Timeout):
+        return default
+    response = getattr(cause, "response", None)
+    if not isinstance(cause, requests.exceptions.HTTPError) or response is None:
+        return None
+    if response.status_code != 429 and response.status_code < 500:
+        return None
+    retry_after = response.headers.get("Retry-After", "")
+    return float(retry_after) if retry_after.replace(".", "", 1).isdigit() else default

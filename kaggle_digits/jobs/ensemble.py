@@ -3,15 +3,36 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import numpy as np
 
 from ..data import load_test
 from ..errors import KaggleDigitsError
 from ..nn.network import Ensemble
-from .evaluation import run_data_dir, run_train_data
-from .runs import Run, timestamp
-from .train import TrainOutcome, dev_split, save_run
+from .evaluation import run_train_data
+from .record import DataSource, Estimate, RunRecord, write_record
+from .runs import Run, new_run_dir, timestamp, writable_folder
+from .train import TrainOutcome, dev_split, save_finished
+
+
+def check_combinable(runs: list[Run]) -> None:
+    """Distinct runs of one preset, trained on the same data and dev split; anything else is refused."""
+    if len(runs) < 2:
+        raise KaggleDigitsError("ensemble: name at least two run folders to combine")
+    seen = set()
+    for run in runs:
+        key = run.path.resolve()
+        if key in seen:
+            raise KaggleDigitsError(f"{run.path}: named twice; each run counts once in an ensemble")
+        seen.add(key)
+    presets = sorted({run.record.preset for run in runs})
+    if len(presets) > 1:
+        raise KaggleDigitsError(f"ensemble: the runs mix presets ({', '.join(presets)}); combine runs of one preset")
+    first = runs[0]
+    for run in runs[1:]:
+        if run.record.data.train_fingerprint != first.record.data.train_fingerprint:
+            raise KaggleDigitsError(f"{run.path}: trained on other data than {first.path}; cannot combine")
 
 
 def combine_runs(
@@ -20,36 +41,36 @@ def combine_runs(
     submissions_dir: str | os.PathLike[str] = "submissions",
 ) -> TrainOutcome:
     """An ensemble of runs trained on the same data and dev split; refuses runs whose splits differ."""
-    if len(runs) < 2:
-        raise KaggleDigitsError("ensemble: name at least two run folders to combine")
+    check_combinable(runs)
+    submissions_dir = writable_folder(submissions_dir, "submissions", "--submissions-dir")
     train = run_train_data(runs[0])
-    _, dev_idx = dev_split(train, runs[0].config)
+    _, dev_idx = dev_split(train, runs[0].record.config)
     for run in runs[1:]:
-        if run.metrics.get("data", {}).get("train_fingerprint") != train.fingerprint:
-            raise KaggleDigitsError(f"{run.path}: trained on other data than {runs[0].path}; cannot combine")
-        if not np.array_equal(dev_split(train, run.config)[1], dev_idx):
+        if not np.array_equal(dev_split(train, run.record.config)[1], dev_idx):
             raise KaggleDigitsError(
                 f"{run.path}: its dev split differs from {runs[0].path}'s (another seed or --dev-size); "
                 "train members with `train --ensemble K`, or give each the same --split-seed and --dev-size"
             )
     networks = [net for run in runs for net in getattr(run.network, "networks", [run.network])]
     model = Ensemble(networks)
-    dev_accuracy = float((model.predict_proba(train.features(dev_idx)).argmax(axis=1) == train.labels[dev_idx]).mean())
-    test = load_test(run_data_dir(runs[0]))
-    test_labels = model.predict_proba(test.features()).argmax(axis=1)  # (T,)
-    config = runs[0].config
-    metrics = {
-        "preset": f"ensemble of {', '.join(sorted({r.config.preset for r in runs}))}",
-        "config": config.to_dict(),
-        "seed": config.seed,
-        "data": runs[0].metrics["data"] | {"test_rows": len(test)},
-        "parameters": model.n_parameters,
-        "dev_accuracy": dev_accuracy,
-        "best_epoch": 0,
-        "interrupted": False,
-        "history": [],
-        "members": [{"run": str(r.path), "dev_accuracy": r.metrics.get("dev_accuracy")} for r in runs],
-        "timings": {"load_s": 0.0, "train_s": 0.0, "predict_s": 0.0, "samples_per_s": 0.0},
-    }
-    name = f"{timestamp()}-ensemble-x{len(networks)}"
-    return save_run(name, model, config, test_labels, metrics, runs_root, submissions_dir)
+    test = load_test(runs[0].record.data.folder)
+    test_labels = model.predict(test.features())  # (T,)
+    first = runs[0].record
+    run_dir = new_run_dir(runs_root, f"{timestamp()}-ensemble-{first.preset}-x{len(networks)}")
+    record = RunRecord(
+        name=run_dir.name,
+        preset=first.preset,
+        config=first.config,
+        data=DataSource(**(first.data.__dict__ | {"test_fingerprint": test.fingerprint, "test_rows": len(test)})),
+        members=len(networks),
+        parameters=model.n_parameters,
+        combined_from=[str(run.path) for run in runs],
+        submission=str(Path(submissions_dir) / f"{run_dir.name}.csv"),
+    )
+    if len(dev_idx):
+        correct = int((model.predict(train.features(dev_idx)) == train.labels[dev_idx]).sum())
+        method = "dev split, last epoch" if first.config.keep == "last" else "dev split, best epochs (selected there)"
+        figure = Estimate.from_counts(correct, len(dev_idx), method)
+        record.estimate, record.selected = (figure, None) if first.config.keep == "last" else (None, figure)
+    write_record(run_dir, record)
+    return save_finished(run_dir, record, model, test_labels)

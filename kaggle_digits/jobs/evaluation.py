@@ -9,14 +9,12 @@ from pathlib import Path
 import numpy as np
 
 from ..constants import N_CLASSES
-from ..data import Digits, load_test, load_train, sample_dir
+from ..data import Digits, load_train
 from ..errors import KaggleDigitsError
 from ..files import atomic_write_text
 from ..plots import plot_confusion, plot_curves, plot_misclassified
 from .runs import Run
 from .train import curve_unit, dev_split
-
-SAMPLE_LABEL = "bundled sample"
 
 
 @dataclass(frozen=True)
@@ -47,18 +45,10 @@ class ClassReport:
     support: np.ndarray  # (10,)
 
 
-def run_data_dir(run: Run) -> Path:
-    """The folder the run was trained on (the bundled sample is re-extracted when its cache is gone)."""
-    data = run.metrics.get("data", {})
-    if data.get("label") == SAMPLE_LABEL:
-        return sample_dir()
-    return Path(data.get("dir", "data"))
-
-
 def run_train_data(run: Run) -> Digits:
     """The run's train.csv, refused when it is not the file the run was trained on."""
-    train = load_train(run_data_dir(run))
-    expected = run.metrics.get("data", {}).get("train_fingerprint")
+    train = load_train(run.record.data.folder)
+    expected = run.record.data.train_fingerprint
     if expected and train.fingerprint != expected:
         raise KaggleDigitsError(
             f"{train.path}: changed since run {run.path.name} was trained, so its dev split cannot be rebuilt"
@@ -66,14 +56,12 @@ def run_train_data(run: Run) -> Digits:
     return train
 
 
-def run_test_data(run: Run, data_dir: Path | None = None) -> Digits:
-    return load_test(data_dir or run_data_dir(run))
-
-
 def dev_predictions(run: Run) -> DevPredictions:
     """Rebuild the run's dev split (same labels, size and seed) and predict it."""
     train = run_train_data(run)
-    _, dev_idx = dev_split(train, run.config)
+    _, dev_idx = dev_split(train, run.record.config)
+    if len(dev_idx) == 0:
+        raise KaggleDigitsError(f"{run.path}: trained on every row (--dev-size 0); it has no held-out rows to examine")
     proba = run.network.predict_proba(train.features(dev_idx))  # (M, 10)
     return DevPredictions(train.images[dev_idx], train.labels[dev_idx], proba, dev_idx + 1)
 
@@ -184,8 +172,10 @@ def evaluate_run(run: Run) -> EvaluationOutcome:
     report = class_report(counts)
     name = run.path.name
     confusion_path = plot_confusion(counts, f"{name}: dev accuracy {preds.accuracy:.4f}", run.path / "confusion.png")
-    history = run.metrics.get("history", [])
-    curves_path = plot_curves(history, name, run.path / "curves.png", curve_unit(run.config)) if history else None
+    history = run.record.history
+    curves_path = (
+        plot_curves(history, name, run.path / "curves.png", curve_unit(run.record.config)) if history else None
+    )
     summary = {
         "dev_accuracy": preds.accuracy,
         "confusion_matrix": counts.tolist(),

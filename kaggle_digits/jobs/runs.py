@@ -1,45 +1,58 @@
-"""Run folders (`runs/<timestamp>-<preset>/`): model.npz and metrics.json, created, found and reloaded."""
+"""Run folders (`runs/<timestamp>-<name>/`): created and checked before any work, found, listed and reloaded."""
 
 from __future__ import annotations
 
-import json
 import os
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from ..errors import KaggleDigitsError
-from ..files import atomic_write_text
-from ..nn.network import Network
+from ..nn.network import Model
 from ..nn.serialize import load_model
-from ..training.presets import TrainConfig
+from .record import METRICS_FILE, RunRecord, read_record
 
 MODEL_FILE = "model.npz"
-METRICS_FILE = "metrics.json"
+CHECKPOINT_FILE = "checkpoint.npz"
 
 
 @dataclass
 class Run:
-    """A finished training run, reloaded from disk."""
+    """A run folder with its record and, once the run has finished, its model (a network or an ensemble)."""
 
     path: Path
-    network: Network
-    config: TrainConfig
-    metrics: dict[str, Any]
+    record: RunRecord
+    network: Model
 
 
 def timestamp() -> str:
     return time.strftime("%Y%m%d-%H%M%S")
 
 
+def writable_folder(folder: str | os.PathLike[str], what: str, option: str) -> Path:
+    """Create `folder` if needed and prove it takes files, so a long run cannot fail at its very end."""
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise KaggleDigitsError(f"{folder}: not a folder; give {option} a folder for {what}")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        raise KaggleDigitsError(
+            f"{folder}: cannot write {what} here ({exc.strerror or exc}); choose another {option}"
+        ) from None
+    return folder
+
+
 def new_run_dir(root: str | os.PathLike[str], name: str) -> Path:
     """Create `root/name`, adding -2, -3… when a run of the same second already exists."""
-    root = Path(root)
+    root = writable_folder(root, "run folders", "--runs-dir")
     candidate, n = root / name, 1
     while True:
         try:
-            candidate.mkdir(parents=True)
+            candidate.mkdir()
             return candidate
         except FileExistsError:
             n += 1
@@ -48,22 +61,19 @@ def new_run_dir(root: str | os.PathLike[str], name: str) -> Path:
             raise KaggleDigitsError(f"{candidate}: cannot create run folder ({exc.strerror})") from None
 
 
-def write_metrics(run_dir: Path, metrics: dict[str, Any]) -> Path:
-    path = run_dir / METRICS_FILE
-    atomic_write_text(path, json.dumps(metrics, indent=2) + "\n")
-    return path
+def run_folders(root: str | os.PathLike[str]) -> list[Path]:
+    """Every folder under `root` that holds a run record, oldest first by creation of the record."""
+    root = Path(root)
+    found = [p.parent for p in root.glob(f"*/{METRICS_FILE}")]
+    return sorted(found, key=lambda p: (p / METRICS_FILE).stat().st_ctime)
 
 
 def latest_run(root: str | os.PathLike[str]) -> Path:
     """The newest run folder under `root` that holds a model."""
-    root = Path(root)
-    runs = sorted(
-        (p for p in root.glob("*/") if (p / MODEL_FILE).is_file()),
-        key=lambda p: (p / MODEL_FILE).stat().st_mtime,
-    )
+    runs = sorted((p for p in Path(root).glob("*/") if (p / MODEL_FILE).is_file()), key=lambda p: p.name)
     if not runs:
-        raise KaggleDigitsError(f"{root}: no runs found; train one with `kaggle-digits train`")
-    return runs[-1]
+        raise KaggleDigitsError(f"{root}: no finished runs found; train one with `kaggle-digits train`")
+    return max(runs, key=lambda p: (p / MODEL_FILE).stat().st_mtime)
 
 
 def resolve_run(run: str | os.PathLike[str] | None, root: str | os.PathLike[str]) -> Path:
@@ -79,16 +89,14 @@ def resolve_run(run: str | os.PathLike[str] | None, root: str | os.PathLike[str]
 
 
 def load_run(run_dir: Path) -> Run:
-    """Reload a run's model and metrics; a missing or corrupt file is a one-line error."""
+    """Reload a finished run's record and model; an unfinished run or a corrupt file is a one-line error."""
+    record = read_record(run_dir)
     if not (run_dir / MODEL_FILE).is_file():
+        if record.status != "finished":
+            raise KaggleDigitsError(
+                f"{run_dir}: this run is {record.status} and has no model yet; "
+                f"finish it with `kaggle-digits train --resume {run_dir}`"
+            )
         raise KaggleDigitsError(f"{run_dir}: no {MODEL_FILE} in this folder; is it a kaggle-digits run?")
-    network, info = load_model(run_dir / MODEL_FILE)
-    config = TrainConfig.from_dict(info["config"])
-    metrics_path = run_dir / METRICS_FILE
-    try:
-        metrics = json.loads(metrics_path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise KaggleDigitsError(f"{metrics_path}: missing; the run folder is incomplete") from None
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise KaggleDigitsError(f"{metrics_path}: corrupt JSON") from None
-    return Run(run_dir, network, config, metrics)
+    model, _ = load_model(run_dir / MODEL_FILE)
+    return Run(run_dir, record, model)

@@ -1,33 +1,117 @@
-"""Submit jobs: choose and check the file to upload, wait for its score, list submissions beside local runs."""
+"""Submit jobs: choose only what was meant, check it against the competition's test ids, wait for its score, and
+list Kaggle's submissions beside the local runs that wrote them.
+"""
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from ..competition.kaggle_api import KaggleClient, RemoteSubmission, SubmissionLimits
 from ..data import load_test
 from ..errors import KaggleDigitsError
 from ..submission import read_submission
-from .runs import METRICS_FILE
+from .record import RunRecord, read_record
+from .runs import run_folders
 
 
-def newest_submission(folder: Path) -> Path:
-    """The most recently written CSV in `folder`."""
-    csvs = sorted(folder.glob("*.csv"), key=lambda p: p.stat().st_mtime)
-    if not csvs:
-        raise KaggleDigitsError(f"{folder}: no submission CSVs; run `kaggle-digits train` first or name a FILE")
-    return csvs[-1]
+@dataclass(frozen=True)
+class LocalRun:
+    """A run folder and its record."""
+
+    path: Path
+    record: RunRecord
+
+    def refusal(self) -> str | None:
+        """Why this run's submission should not be sent by default, or None when it should."""
+        if self.record.data.source == "sample":
+            return f"it comes from {self.path.name}, a --sample run (the bundled sample's test images, not Kaggle's)"
+        if self.record.status != "finished":
+            return f"it comes from {self.path.name}, a run that is {self.record.status}, not finished"
+        return None
 
 
-def validate_for_upload(path: Path, data_dir: Path) -> int:
-    """Check a submission against the local test.csv when there is one; returns its row count."""
-    n_test = len(load_test(data_dir)) if (data_dir / "test.csv").is_file() else None
-    return len(read_submission(path, n_test))
+@dataclass(frozen=True)
+class SubmitPlan:
+    """The file to upload, checked, with the run that wrote it when known."""
+
+    path: Path
+    rows: int
+    run: LocalRun | None
+
+    def line(self) -> str:
+        """file · run · preset · estimate, the one line printed before anything is sent."""
+        if self.run is None:
+            return f"{self.path} ({self.rows:,} rows) · no local run wrote this file · no estimate"
+        record = self.run.record
+        figure = record.estimate.text() if record.estimate else "no estimate (trained on every row)"
+        return (
+            f"{self.path} ({self.rows:,} rows) · run {self.run.path.name} · preset {record.preset} · estimate {figure}"
+        )
+
+
+def local_runs(runs_root: Path) -> list[LocalRun]:
+    """Every readable run under `runs_root`, oldest first; unreadable folders are skipped."""
+    found = []
+    for folder in run_folders(runs_root):
+        try:
+            found.append(LocalRun(folder, read_record(folder)))
+        except KaggleDigitsError:
+            continue
+    return found
+
+
+def owner_of(path: Path, runs: list[LocalRun]) -> LocalRun | None:
+    """The run whose submission is `path`."""
+    target = path.resolve()
+    return next((r for r in runs if r.record.submission and Path(r.record.submission).resolve() == target), None)
+
+
+def choose_file(target: Path | None, runs: list[LocalRun], force: bool) -> tuple[Path, LocalRun | None]:
+    """The file meant: named, a run folder's submission, or the newest of a finished run on the full data."""
+    if target is None:
+        eligible = [r for r in runs if r.refusal() is None and Path(r.record.submission or "").is_file()]
+        if eligible:
+            chosen = max(eligible, key=lambda r: r.record.finished_at)
+            return Path(chosen.record.submission), chosen
+        newest = max(runs, key=lambda r: r.record.finished_at, default=None)
+        why = f"; the newest run is not one: {newest.refusal()}" if newest and newest.refusal() else ""
+        raise KaggleDigitsError(
+            f"no submission of a finished run on the full competition data{why}; train one on data/, "
+            "or name a FILE or RUN (with --force for a sample or unfinished run)"
+        )
+    if target.is_dir():
+        run = next((r for r in runs if r.path.resolve() == target.resolve()), None)
+        if run is None:
+            run = LocalRun(target, read_record(target))
+        if not run.record.submission or not Path(run.record.submission).is_file():
+            raise KaggleDigitsError(f"{target}: this run has no submission file (it is {run.record.status})")
+        path = Path(run.record.submission)
+    else:
+        path, run = target, owner_of(target, runs)
+    if run is not None and run.refusal() and not force:
+        raise KaggleDigitsError(f"{path}: not sent, {run.refusal()}; add --force to send it anyway")
+    return path, run
+
+
+def plan_submission(target: Path | None, data_dir: Path, runs_root: Path, force: bool = False) -> SubmitPlan:
+    """Choose the file and check it against data/test.csv's ids; nothing is contacted."""
+    if not (data_dir / "test.csv").is_file():
+        raise KaggleDigitsError(
+            f"{data_dir / 'test.csv'}: not found; submit checks every file against the competition's test ids — "
+            "run `make download` (or `kaggle-digits download`) first"
+        )
+    runs = local_runs(runs_root)
+    path, run = choose_file(target, runs, force)
+    test = load_test(data_dir)
+    if run is not None and run.record.data.test_fingerprint not in ("", test.fingerprint) and not force:
+        raise KaggleDigitsError(
+            f"{path}: predicted for another test.csv than {test.path}; add --force to send it anyway"
+        )
+    rows = len(read_submission(path, len(test)))
+    return SubmitPlan(path, rows, run)
 
 
 def wait_for_score(
@@ -52,39 +136,32 @@ def wait_for_score(
         sleep(poll)
 
 
-def local_runs_by_submission(runs_root: Path) -> dict[str, dict[str, Any]]:
-    """Map a submission file name to the metrics of the run that wrote it."""
-    index = {}
-    for metrics_path in sorted(runs_root.glob(f"*/{METRICS_FILE}")):
-        try:
-            metrics = json.loads(metrics_path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            continue
-        if metrics.get("submission"):
-            index[Path(metrics["submission"]).name] = metrics
-    return index
-
-
 @dataclass(frozen=True)
 class SubmissionRow:
     """A remote submission with the local run that produced its file, when known."""
 
     remote: RemoteSubmission
-    preset: str | None
-    dev_accuracy: float | None
+    run: LocalRun | None
 
 
 def submissions_with_runs(client: KaggleClient, runs_root: Path, limit: int) -> list[SubmissionRow]:
-    index = local_runs_by_submission(runs_root)
-    rows = []
-    for remote in client.submissions(limit):
-        metrics = index.get(remote.file_name, {})
-        rows.append(SubmissionRow(remote, metrics.get("preset"), metrics.get("dev_accuracy")))
-    return rows
+    runs = {Path(r.record.submission).name: r for r in local_runs(runs_root) if r.record.submission}
+    return [SubmissionRow(remote, runs.get(remote.file_name)) for remote in client.submissions(limit)]
+
+
+def check_daily_limit(client: KaggleClient) -> SubmissionLimits | None:
+    """Refuse before uploading when Kaggle says no submission is left today; None when it does not say."""
+    limits = limits_or_none(client)
+    if limits is not None and limits.allowed_now <= 0:
+        raise KaggleDigitsError(
+            f"Kaggle's daily submission limit is reached ({limits.used_today} today); nothing was sent — "
+            "try again after 00:00 UTC"
+        )
+    return limits
 
 
 def limits_or_none(client: KaggleClient) -> SubmissionLimits | None:
-    """Kaggle's daily limits, or None when the server does not say (the submission itself already succeeded)."""
+    """Kaggle's daily limits, or None when the server does not say."""
     try:
         return client.limits()
     except KaggleDigitsError:

@@ -1,40 +1,111 @@
-"""The jobs behind the CLI: load → split → train → save run → predict → submission, and predict from a model."""
+"""The train job: check the output places, load, split, train every part with checkpoints, combine, predict, save.
+
+A run is a folder whose record says how far it got. Every finished epoch leaves a checkpoint and every finished part
+(an ensemble member) its network, so `resume_run` continues an interrupted or killed run where it stopped and ends
+with the same weights, bit for bit on the same thread count, as a run never stopped.
+"""
 
 from __future__ import annotations
 
 import os
+import shutil
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from ..data import Digits, load_test, load_train, split_dev
 from ..errors import KaggleDigitsError
 from ..nn.augment import AffineAugment
-from ..nn.network import Ensemble, Model, build_network
+from ..nn.network import Ensemble, Model, Network, build_network
 from ..nn.serialize import load_model, save_model
 from ..plots import plot_curves
 from ..submission import write_submission
 from ..training.architecture import architecture
-from ..training.fit import FitResult, TrainEvent, fit
+from ..training.checkpoint import load_checkpoint, read_extra, save_checkpoint
+from ..training.fit import Split, Trainer, TrainEvent
 from ..training.presets import TrainConfig
-from .runs import MODEL_FILE, new_run_dir, timestamp, write_metrics
+from .record import DataSource, Estimate, PartRecord, RunRecord, read_record, write_record
+from .runs import CHECKPOINT_FILE, MODEL_FILE, new_run_dir, timestamp, writable_folder
 
 Stage = Callable[[str], None]
+OnEvent = Callable[[TrainEvent], None]
+
+
+@dataclass(frozen=True)
+class TrainRequest:
+    """What `kaggle-digits train` asks for."""
+
+    config: TrainConfig
+    data: DataSource
+    runs_root: Path = Path("runs")
+    submissions_dir: Path = Path("submissions")
+    members: int = 1
+    name: str = ""
+    note: str = ""
 
 
 @dataclass(frozen=True)
 class TrainOutcome:
-    """Where a training run's files went and how it scored."""
+    """A finished run: its folder, its record, and where its model and submission went."""
 
     run_dir: Path
-    model_path: Path
-    submission_path: Path
-    fit: FitResult | None  # None for an ensemble combined from saved runs
-    metrics: dict[str, Any]
+    record: RunRecord
+
+    @property
+    def model_path(self) -> Path:
+        return self.run_dir / MODEL_FILE
+
+    @property
+    def submission_path(self) -> Path:
+        return Path(self.record.submission or "")
+
+
+class RunInterrupted(KaggleDigitsError):  # noqa: N818 (a stop, not an error)
+    """A signal stopped the run; its folder keeps the last checkpoint and says how to resume."""
+
+    def __init__(self, run_dir: Path, epoch: int, epochs: int, where: str, exit_code: int):
+        self.run_dir, self.exit_code = run_dir, exit_code
+        super().__init__(
+            f"interrupted at epoch {epoch}/{epochs}{where} — resume with: kaggle-digits train --resume {run_dir}"
+        )
+
+
+@dataclass(frozen=True)
+class Part:
+    """One network to train: which rows it learns from and which it is scored on."""
+
+    kind: str  # "single" or "member"
+    index: int
+    seed: int
+    train_idx: np.ndarray
+    eval_idx: np.ndarray
+
+    def label(self, count: int) -> str:
+        return "" if self.kind == "single" else f"{self.kind} {self.index + 1}/{count}"
+
+
+@dataclass
+class Clock:
+    """Wall-clock marks of a run's phases."""
+
+    started: float = field(default_factory=time.perf_counter)
+    marks: dict[str, float] = field(default_factory=dict)
+
+    def mark(self, phase: str) -> None:
+        self.marks[phase] = time.perf_counter()
+
+    def timings(self, samples_per_s: float) -> dict[str, float]:
+        m = self.marks
+        return {
+            "load_s": round(m["loaded"] - self.started, 3),
+            "train_s": round(m["trained"] - m["loaded"], 3),
+            "predict_s": round(m["predicted"] - m["trained"], 3),
+            "samples_per_s": round(samples_per_s, 1),
+            "total_s": round(time.perf_counter() - self.started, 3),
+        }
 
 
 def generators(seed: int) -> tuple[np.random.Generator, np.random.Generator, np.random.Generator]:
@@ -51,126 +122,242 @@ def curve_unit(config: TrainConfig) -> str:
 def dev_split(train: Digits, config: TrainConfig) -> tuple[np.ndarray, np.ndarray]:
     """The run's (train, dev) row indices: a pure function of labels, dev size and seed, so reloads agree."""
     split_seed = config.seed if config.split_seed is None else config.split_seed
-    return split_dev(train.labels, config.dev_size, generators(split_seed)[0])
+    rng = generators(split_seed)[0]
+    if config.dev_size == 0:
+        return rng.permutation(len(train)), np.zeros(0, np.int64)
+    return split_dev(train.labels, config.dev_size, rng)
 
 
-def train_run(
-    config: TrainConfig,
-    data_dir: str | os.PathLike[str],
-    runs_root: str | os.PathLike[str] = "runs",
-    submissions_dir: str | os.PathLike[str] = "submissions",
-    callback: Callable[[TrainEvent], None] | None = None,
-    stage: Stage | None = None,
-    data_label: str | None = None,
-    members: int = 1,
-) -> TrainOutcome:
-    """Train on the dev split of `data_dir`/train.csv, save the run and write a submission for test.csv.
-
-    With members > 1, trains that many networks with seeds seed, seed+1, … on the same split and keeps their
-    ensemble (mean softmax) as the run's model.
-    """
-    if members < 1:
-        raise KaggleDigitsError(f"--ensemble {members}: train at least 1 model")
-    stage = stage or (lambda _: None)
-    started = time.perf_counter()
-    stage("Loading data")
-    train, test = load_train(data_dir), load_test(data_dir)
-    train_idx, dev_idx = dev_split(train, config)
-    X_train, y_train = train.features(train_idx), train.labels[train_idx]  # (N, 784), (N,)
-    X_dev, y_dev = train.features(dev_idx), train.labels[dev_idx]
-    loaded = time.perf_counter()
-    networks, results = [], []
-    for m in range(members):
-        member = config if members == 1 else config.replace(seed=config.seed + m, split_seed=config.seed)
-        if members > 1:
-            stage(f"Ensemble member {m + 1}/{members} (seed {member.seed})")
-        _, init_rng, train_rng = generators(member.seed)
-        network = build_network(architecture(member), init_rng)
-        augment = AffineAugment() if member.augment else None
-        results.append(fit(network, X_train, y_train, X_dev, y_dev, member, train_rng, callback, augment))
-        networks.append(network)
-        if results[-1].interrupted:
-            break
-    model: Model = networks[0] if len(networks) == 1 else Ensemble(networks)
-    dev_accuracy = float((model.predict_proba(X_dev).argmax(axis=1) == y_dev).mean())
-    trained = time.perf_counter()
-    stage("Predicting test.csv")
-    test_labels = model.predict_proba(test.features()).argmax(axis=1)  # (T,)
-    predicted = time.perf_counter()
-    first = results[0]
-    metrics = {
-        "preset": config.preset,
-        "config": config.to_dict(),
-        "seed": config.seed,
-        "data": {
-            "dir": str(Path(data_dir).resolve()),
-            "label": data_label or str(data_dir),
-            "train_fingerprint": train.fingerprint,
-            "test_fingerprint": test.fingerprint,
-            "train_rows": len(train_idx),
-            "dev_rows": len(dev_idx),
-            "test_rows": len(test),
-        },
-        "parameters": model.n_parameters,
-        "dev_accuracy": dev_accuracy,
-        "best_epoch": first.best_epoch,
-        "interrupted": any(r.interrupted for r in results),
-        "history": first.history_dicts(),
-        "timings": {
-            "load_s": round(loaded - started, 3),
-            "train_s": round(trained - loaded, 3),
-            "predict_s": round(predicted - trained, 3),
-            "samples_per_s": round(sum(r.samples_seen for r in results) / sum(r.seconds for r in results), 1),
-            "total_s": round(time.perf_counter() - started, 3),
-        },
-    }
-    if members > 1:
-        metrics["members"] = [
-            {
-                "seed": config.seed + m,
-                "dev_accuracy": r.best_dev_accuracy,
-                "best_epoch": r.best_epoch,
-                "history": r.history_dicts(),
-            }
-            for m, r in enumerate(results)
-        ]
-    name = f"{timestamp()}-{config.preset}" + (f"-x{len(networks)}" if members > 1 else "")
-    return save_run(name, model, config, test_labels, metrics, runs_root, submissions_dir, first)
-
-
-def save_run(
-    name: str,
-    model: Model,
-    config: TrainConfig,
-    test_labels: np.ndarray,
-    metrics: dict[str, Any],
-    runs_root: str | os.PathLike[str],
-    submissions_dir: str | os.PathLike[str],
-    fit_result: FitResult | None = None,
-) -> TrainOutcome:
-    """Create the run folder and write its submission, model.npz, curves.png (given a history) and metrics.json."""
-    run_dir = new_run_dir(runs_root, name)
-    submission_path = Path(submissions_dir) / f"{run_dir.name}.csv"
-    write_submission(submission_path, test_labels, metrics["data"]["test_rows"])
-    metrics["submission"] = str(submission_path)
-    model_path = run_dir / MODEL_FILE
-    save_model(
-        model_path,
-        model,
-        {"config": config.to_dict(), "meta": {"dev_accuracy": metrics["dev_accuracy"], "run": run_dir.name}},
+def start_run(request: TrainRequest) -> tuple[Path, RunRecord]:
+    """Check every output place and create the run folder with its record, before any data is read."""
+    if request.members < 1:
+        raise KaggleDigitsError(f"--ensemble {request.members}: train at least 1 model")
+    submissions_dir = writable_folder(request.submissions_dir, "submissions", "--submissions-dir")
+    suffix = f"-x{request.members}" if request.members > 1 else ""
+    run_dir = new_run_dir(request.runs_root, f"{timestamp()}-{request.name or request.config.preset}{suffix}")
+    record = RunRecord(
+        name=run_dir.name,
+        preset=request.config.preset,
+        config=request.config,
+        data=request.data,
+        members=request.members,
+        note=request.note,
+        submission=str(submissions_dir / f"{run_dir.name}.csv"),
     )
-    if metrics["history"]:
-        heading = f"{run_dir.name}: dev accuracy {metrics['dev_accuracy']:.4f}"
-        plot_curves(metrics["history"], heading, run_dir / "curves.png", curve_unit(config))
-    write_metrics(run_dir, metrics)
-    return TrainOutcome(run_dir, model_path, submission_path, fit_result, metrics)
+    write_record(run_dir, record)
+    return run_dir, record
+
+
+def train_run(request: TrainRequest, on_event: OnEvent | None = None, stage: Stage | None = None) -> TrainOutcome:
+    """Train a new run from scratch; see `execute`."""
+    run_dir, record = start_run(request)
+    try:
+        return execute(run_dir, record, on_event, stage)
+    except RunInterrupted:
+        raise
+    except KaggleDigitsError:
+        discard_or_mark_failed(run_dir, record)
+        raise
+
+
+def discard_or_mark_failed(run_dir: Path, record: RunRecord) -> None:
+    """After an error: a run that finished no epoch leaves nothing behind; one that did is kept, marked failed."""
+    if record.epochs_done == 0:
+        shutil.rmtree(run_dir, ignore_errors=True)
+    else:
+        record.status = "failed"
+        write_record(run_dir, record)
+
+
+def resume_run(run_dir: Path, on_event: OnEvent | None = None, stage: Stage | None = None) -> TrainOutcome:
+    """Continue an interrupted or killed run with its own configuration and data."""
+    record = read_record(run_dir)
+    if record.status == "finished":
+        raise KaggleDigitsError(f"{run_dir}: this run has finished already; nothing to resume")
+    if record.combined_from:
+        raise KaggleDigitsError(f"{run_dir}: a combination of saved runs cannot be resumed; combine them again")
+    writable_folder(Path(record.submission or "submissions").parent, "submissions", "--submissions-dir")
+    return execute(run_dir, record, on_event, stage)
+
+
+def execute(run_dir: Path, record: RunRecord, on_event: OnEvent | None, stage: Stage | None) -> TrainOutcome:
+    """Load, train the parts not yet finished, combine, predict test.csv and write the run's files.
+
+    A signal (KeyboardInterrupt) marks the record `interrupted`, keeps the last checkpoint and raises
+    RunInterrupted: an unfinished run writes no model and no submission.
+    """
+    stage = stage or (lambda _: None)
+    clock = Clock()
+    networks: list[Network] = []
+    try:
+        stage("Loading data")
+        train, test = load_data(record, run_dir)
+        clock.mark("loaded")
+        parts = plan_parts(train, record)
+        for part in parts:
+            networks.append(train_part(run_dir, record, train, part, len(parts), on_event, stage))
+    except KeyboardInterrupt as stop:
+        record.status = "interrupted"
+        write_record(run_dir, record)
+        count = max(1, record.members)
+        where = f" of {record.parts[0].kind} {len(networks) + 1}/{count}" if count > 1 else ""
+        done = record.parts[len(networks)].epochs_done if len(networks) < len(record.parts) else 0
+        raise RunInterrupted(run_dir, done, record.config.epochs, where, getattr(stop, "exit_code", 130)) from None
+    clock.mark("trained")
+    return finish(run_dir, record, networks, train, test, parts, clock, stage)
+
+
+def load_data(record: RunRecord, run_dir: Path) -> tuple[Digits, Digits]:
+    """train.csv and test.csv of the run's source; on resume, refused if train.csv is not the file it began with."""
+    folder = record.data.folder
+    train, test = load_train(folder), load_test(folder)
+    expected = record.data.train_fingerprint
+    if expected and train.fingerprint != expected:
+        raise KaggleDigitsError(
+            f"{train.path}: changed since run {run_dir.name} started (fingerprint {train.fingerprint}, was "
+            f"{expected}); it cannot be resumed on other data — start a new run"
+        )
+    return train, test
+
+
+def plan_parts(train: Digits, record: RunRecord) -> list[Part]:
+    """The networks this run trains: one, or `members` with seeds seed, seed+1, … on one dev split."""
+    config = record.config
+    train_idx, dev_idx = dev_split(train, config)
+    count = record.members
+    kind = "member" if count > 1 else "single"
+    parts = [Part(kind, m, config.seed + m, train_idx, dev_idx) for m in range(count)]
+    if not record.parts:
+        record.parts = [PartRecord(kind=p.kind, index=p.index, seed=p.seed) for p in parts]
+    record.data = DataSource(
+        record.data.source,
+        record.data.dir,
+        train.fingerprint,
+        "",
+        len(train_idx),
+        len(dev_idx),
+        0,
+    )
+    return parts
+
+
+def part_file(run_dir: Path, part: Part) -> Path:
+    return run_dir / f"part{part.index}.npz"
+
+
+def train_part(
+    run_dir: Path, record: RunRecord, train: Digits, part: Part, count: int, on_event: OnEvent | None, stage: Stage
+) -> Network:
+    """Train one part, continuing from its checkpoint when there is one; a finished part is read back instead."""
+    done = part_file(run_dir, part)
+    if done.is_file():
+        network, _ = load_model(done)
+        return network
+    if count > 1:
+        stage(f"{part.label(count).capitalize()} (seed {part.seed})")
+    config = record.config.replace(seed=part.seed)
+    _, init_rng, train_rng = generators(part.seed)
+    network = build_network(architecture(config), init_rng)
+    split = Split(
+        train.features(part.train_idx),
+        train.labels[part.train_idx],
+        train.features(part.eval_idx),
+        train.labels[part.eval_idx],
+    )
+    augment = AffineAugment() if config.augment else None
+    checkpoint = run_dir / CHECKPOINT_FILE
+    part_record = record.parts[part.index]
+
+    def after_epoch(trainer: Trainer) -> None:
+        save_checkpoint(checkpoint, trainer, {"part": part.index})
+        update_part(part_record, trainer)
+        write_record(run_dir, record)
+
+    trainer = Trainer(network, split, config, train_rng, augment, on_event, after_epoch, part.label(count))
+    if checkpoint.is_file() and read_extra(checkpoint).get("part") == part.index:
+        load_checkpoint(checkpoint, trainer)
+        stage(f"Resuming from epoch {trainer.state.epoch}/{config.epochs}")
+    trainer.run()
+    save_model(done, network, {"config": config.to_dict(), "meta": {"part": part.index}})
+    checkpoint.unlink(missing_ok=True)
+    return network
+
+
+def update_part(part: PartRecord, trainer: Trainer) -> None:
+    state = trainer.state
+    part.epochs_done = state.epoch
+    part.history = [r.__dict__ for r in state.history]
+    part.last_accuracy = None if np.isnan(state.last_accuracy) else state.last_accuracy
+    part.best_accuracy = None if np.isnan(state.best_accuracy) else state.best_accuracy
+    part.best_epoch = state.best_epoch
+    part.samples_per_s = round(state.samples_per_s, 1)
+
+
+def estimates(
+    record: RunRecord, model: Model, X_dev: np.ndarray, y_dev: np.ndarray
+) -> tuple[Estimate | None, Estimate | None]:
+    """(estimate, selected): the last epoch's dev accuracy, and the best epoch's beside it when that was kept."""
+    if len(y_dev) == 0:
+        return None, None
+    correct = int((model.predict(X_dev) == y_dev).sum())
+    if record.config.keep == "last":
+        return Estimate.from_counts(correct, len(y_dev), "dev split, last epoch"), None
+    selected = Estimate.from_counts(correct, len(y_dev), "dev split, best epoch (selected on these rows)")
+    if len(record.parts) == 1 and record.parts[0].last_accuracy is not None:
+        last = round(record.parts[0].last_accuracy * len(y_dev))
+        return Estimate.from_counts(last, len(y_dev), "dev split, last epoch"), selected
+    return None, selected
+
+
+def finish(
+    run_dir: Path,
+    record: RunRecord,
+    networks: list[Network],
+    train: Digits,
+    test: Digits,
+    parts: list[Part],
+    clock: Clock,
+    stage: Stage,
+) -> TrainOutcome:
+    """Combine the parts, score them, predict test.csv, and write submission, model, curves and record."""
+    model: Model = networks[0] if len(networks) == 1 else Ensemble(networks)
+    dev_idx = parts[0].eval_idx
+    record.estimate, record.selected = estimates(record, model, train.features(dev_idx), train.labels[dev_idx])
+    stage("Predicting test.csv")
+    test_labels = model.predict(test.features())  # (T,)
+    clock.mark("predicted")
+    record.data = DataSource(**(record.data.__dict__ | {"test_fingerprint": test.fingerprint, "test_rows": len(test)}))
+    record.parameters = model.n_parameters
+    speeds = [p.samples_per_s for p in record.parts]
+    record.timings = clock.timings(float(np.mean(speeds)) if speeds else 0.0)
+    return save_finished(run_dir, record, model, test_labels)
+
+
+def save_finished(run_dir: Path, record: RunRecord, model: Model, test_labels: np.ndarray) -> TrainOutcome:
+    """Write submission, model.npz and curves.png, then mark the record finished and drop the part files."""
+    write_submission(record.submission, test_labels, record.data.test_rows)
+    meta = {"run": run_dir.name, "estimate": record.estimate.accuracy if record.estimate else None}
+    save_model(run_dir / MODEL_FILE, model, {"config": record.config.to_dict(), "meta": meta})
+    if record.history:
+        figure = record.estimate or record.selected
+        heading = f"{run_dir.name}: dev accuracy {figure.accuracy:.4f}" if figure else run_dir.name
+        first = record.parts[0]
+        kept = first.best_epoch if record.config.keep == "best" else first.epochs_done
+        plot_curves(record.history, heading, run_dir / "curves.png", curve_unit(record.config), kept)
+    record.status = "finished"
+    record.finished_at = time.time()
+    write_record(run_dir, record)
+    for leftover in run_dir.glob("part*.npz"):
+        leftover.unlink()
+    (run_dir / CHECKPOINT_FILE).unlink(missing_ok=True)
+    return TrainOutcome(run_dir, record)
 
 
 def predict_run(
     model_path: str | os.PathLike[str], data_dir: str | os.PathLike[str], out: str | os.PathLike[str]
 ) -> tuple[Path, np.ndarray]:
     """Write a submission for `data_dir`/test.csv from a saved model; returns the path and the labels."""
-    network, _ = load_model(model_path)
+    model, _ = load_model(model_path)
     test = load_test(data_dir)
-    labels = network.predict_proba(test.features()).argmax(axis=1)  # (T,)
+    labels = model.predict(test.features())  # (T,)
     return write_submission(out, labels, len(test)), labels

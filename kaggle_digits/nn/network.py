@@ -66,6 +66,10 @@ class Network:
         parts = [softmax(self.forward(X[i : i + batch_size])) for i in range(0, len(X), batch_size)]
         return np.concatenate(parts) if parts else np.zeros((0, N_CLASSES), np.float32)  # (N, 10)
 
+    def predict(self, X: np.ndarray, batch_size: int = 256) -> np.ndarray:
+        """The most likely class of every row."""
+        return self.predict_proba(X, batch_size).argmax(axis=1)  # (N,)
+
     def spec(self) -> dict[str, Any]:
         return {"input_shape": list(self.input_shape), "layers": [layer.spec() for layer in self.layers]}
 
@@ -96,6 +100,10 @@ class Ensemble:
 
     def predict_proba(self, X: np.ndarray, batch_size: int = 256) -> np.ndarray:
         return np.mean([net.predict_proba(X, batch_size) for net in self.networks], axis=0)  # (N, 10)
+
+    def predict(self, X: np.ndarray, batch_size: int = 256) -> np.ndarray:
+        """The class with the highest mean probability, for every row."""
+        return self.predict_proba(X, batch_size).argmax(axis=1)  # (N,)
 
     @property
     def n_parameters(self) -> int:

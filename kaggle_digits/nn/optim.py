@@ -20,6 +20,20 @@ class Optimizer:
     def step(self, lr: float) -> None:
         raise NotImplementedError
 
+    def state(self) -> dict[str, np.ndarray]:
+        """Copies of every moment buffer and counter, so a resumed run continues exactly (see `load_state`)."""
+        return {key: np.array(value, copy=True) for key, value in self._buffers().items()}
+
+    def load_state(self, state: dict[str, np.ndarray]) -> None:
+        """Restore what `state` returned, in place (the parameter pairs stay the same arrays)."""
+        for key, value in self._buffers().items():
+            if state[key].shape != value.shape:
+                raise ValueError(f"optimiser state {key} has shape {state[key].shape}, expected {value.shape}")
+            value[...] = state[key]
+
+    def _buffers(self) -> dict[str, np.ndarray]:
+        return {}
+
 
 class GradientDescent(Optimizer):
     """Plain gradient descent, or heavy-ball momentum when `momentum` > 0; L2 weight decay on matrices."""
@@ -28,6 +42,9 @@ class GradientDescent(Optimizer):
         super().__init__(pairs, weight_decay)
         self.momentum = momentum
         self.velocity = [np.zeros_like(p) for p, _ in pairs] if momentum else []
+
+    def _buffers(self):
+        return {f"velocity{i}": v for i, v in enumerate(self.velocity)}
 
     def step(self, lr):
         for i, (p, g) in enumerate(self.pairs):
@@ -49,11 +66,15 @@ class Adam(Optimizer):
         self.m = [np.zeros_like(p) for p, _ in pairs]
         self.v = [np.zeros_like(p) for p, _ in pairs]
         self.scratch = [np.empty_like(p) for p, _ in pairs]
-        self.t = 0
+        self.t = np.zeros((), np.int64)  # steps taken, an array so that state() and load_state() treat it alike
+
+    def _buffers(self):
+        return {"t": self.t} | {f"m{i}": m for i, m in enumerate(self.m)} | {f"v{i}": v for i, v in enumerate(self.v)}
 
     def step(self, lr):
         self.t += 1
-        step_size = lr * math.sqrt(1 - self.beta2**self.t) / (1 - self.beta1**self.t)
+        t = int(self.t)
+        step_size = lr * math.sqrt(1 - self.beta2**t) / (1 - self.beta1**t)
         for (p, g), m, v, tmp in zip(self.pairs, self.m, self.v, self.scratch, strict=True):
             kind = p.dtype.type
             np.multiply(g, kind(1 - self.beta1), out=tmp)

@@ -2,33 +2,28 @@
 
 from __future__ import annotations
 
-import functools
 from pathlib import Path
 from typing import Annotated
 
-import numpy as np
 import typer
 from rich.console import Console
 from rich.text import Text
+from typer.core import TyperGroup
 
-from .. import data as data_module
+from .. import __version__
 from ..allocator import keep_large_allocations
 from ..competition.download import download_data
 from ..competition.kaggle_api import COMPETITION, KaggleClient, credentials_source
 from ..errors import KaggleDigitsError
 from ..jobs.ensemble import combine_runs
 from ..jobs.evaluation import evaluate_run, misclassified_picture
+from ..jobs.inspect import digit_with_prediction
+from ..jobs.record import DataSource, read_record
 from ..jobs.runs import load_run, resolve_run
-from ..jobs.submit import (
-    limits_or_none,
-    newest_submission,
-    submissions_with_runs,
-    validate_for_upload,
-    wait_for_score,
-)
-from ..jobs.train import predict_run, train_run
+from ..jobs.submit import check_daily_limit, limits_or_none, plan_submission, submissions_with_runs, wait_for_score
+from ..jobs.train import TrainRequest, predict_run, resume_run, train_run
 from ..plots import show_png
-from ..training.presets import PRESETS, preset_config
+from ..training.presets import KEEP, PRESETS, preset_config
 from .display import (
     TrainingProgress,
     class_report_table,
@@ -38,39 +33,53 @@ from .display import (
     summary_table,
     top_probabilities,
 )
+from .signals import StopOnSignals
 
-app = typer.Typer(
-    help="Kaggle Digit Recognizer from zero to a scored submission, with NumPy networks written from scratch.",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    add_completion=False,
-)
 console = Console()
 err_console = Console(stderr=True)
 
+
+class HandledGroup(TyperGroup):
+    """Every command's KaggleDigitsError becomes one line on stderr and its exit code (1, or 130/143 on a signal)."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except KaggleDigitsError as exc:
+            console.show_cursor(True)
+            err_console.print(Text.assemble(("error: ", "bold red"), str(exc)), highlight=False, soft_wrap=True)
+            raise typer.Exit(getattr(exc, "exit_code", 1)) from None
+
+
+app = typer.Typer(
+    cls=HandledGroup,
+    help="Kaggle Digit Recognizer from zero to a scored submission, with NumPy networks written from scratch.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+
 DataDir = Annotated[Path, typer.Option("--data-dir", help="Folder holding Kaggle's train.csv and test.csv.")]
-RunsDir = Annotated[Path, typer.Option("--runs-dir", help="Where run folders (model.npz, metrics.json) go.")]
+Sample = Annotated[bool, typer.Option("--sample", help="Use the bundled 5,000-row sample (offline).")]
+RunsDir = Annotated[Path, typer.Option("--runs-dir", help="Folder of run folders.")]
+NewRunsDir = Annotated[Path, typer.Option("--runs-dir", help="Where the new run folder goes.")]
 SubmissionsDir = Annotated[Path, typer.Option("--submissions-dir", help="Where submission CSVs go.")]
+RunArg = Annotated[Path | None, typer.Argument(help="A run folder (default: the newest under --runs-dir).")]
+
+
+def show_version(value: bool) -> None:
+    if value:
+        console.print(f"kaggle-digits {__version__}")
+        raise typer.Exit()
 
 
 @app.callback()
-def setup() -> None:
+def setup(
+    version: Annotated[
+        bool, typer.Option("--version", callback=show_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
     """Kaggle Digit Recognizer from zero to a scored submission, with NumPy networks written from scratch."""
     keep_large_allocations()
-
-
-def user_errors(command):
-    """Turn the project's exception into one red line on stderr and exit code 1 (no traceback)."""
-
-    @functools.wraps(command)
-    def wrapper(*args, **kwargs):
-        try:
-            return command(*args, **kwargs)
-        except KaggleDigitsError as exc:
-            err_console.print(Text.assemble(("error: ", "bold red"), str(exc)), highlight=False, soft_wrap=True)
-            raise typer.Exit(1) from None
-
-    return wrapper
 
 
 def parse_hidden(text: str | None) -> tuple[int, ...] | None:
@@ -86,11 +95,29 @@ def parse_hidden(text: str | None) -> tuple[int, ...] | None:
     return sizes
 
 
+def parse_dev_size(text: str | None) -> float | None:
+    """'0.1' → a fraction, '4200' → a row count, '0' → no dev rows; '1.0' or '2.5' is neither."""
+    if text is None:
+        return None
+    fix = "use a fraction strictly between 0 and 1 (e.g. 0.1), a whole row count (e.g. 4200), or 0"
+    try:
+        value = float(text)
+    except ValueError:
+        raise KaggleDigitsError(f"--dev-size {text!r}: not a number; {fix}") from None
+    whole = text.strip().isdigit()
+    if not whole and not 0 < value < 1:
+        raise KaggleDigitsError(f"--dev-size {text}: a fraction must lie strictly between 0 and 1; {fix}")
+    return value
+
+
+def data_source(sample: bool, data_dir: Path) -> DataSource:
+    return DataSource.sample() if sample else DataSource.full(data_dir)
+
+
 @app.command()
-@user_errors
 def train(
     preset: Annotated[str, typer.Option(help=f"Starting configuration: {', '.join(PRESETS)}.")] = "mlp",
-    sample: Annotated[bool, typer.Option("--sample", help="Use the bundled 5,000-row sample (offline).")] = False,
+    sample: Sample = False,
     data_dir: DataDir = Path("data"),
     epochs: Annotated[int | None, typer.Option(help="Epochs (full-batch presets: iterations).")] = None,
     lr: Annotated[float | None, typer.Option("--lr", help="Peak learning rate.")] = None,
@@ -100,18 +127,28 @@ def train(
     optimizer: Annotated[str | None, typer.Option(help="gd, momentum or adam.")] = None,
     schedule: Annotated[str | None, typer.Option(help="constant or cosine (with warm-up).")] = None,
     augment: Annotated[
-        bool | None, typer.Option("--augment/--no-augment", help="Random shifts, rotations, zoom.")
+        bool | None, typer.Option("--augment/--no-augment", help="Random shifts, rotations, zoom.", show_default=False)
+    ] = None,
+    keep: Annotated[
+        str | None, typer.Option(help=f"Weights to keep: {' or '.join(KEEP)} (best is chosen on the dev rows).")
     ] = None,
     seed: Annotated[int | None, typer.Option(help="Seed for split, init and shuffling.")] = None,
     split_seed: Annotated[int | None, typer.Option(help="Seed of the dev split only (default: --seed).")] = None,
-    dev_size: Annotated[float | None, typer.Option(help="Dev split: a fraction like 0.1, or a row count.")] = None,
+    dev_size: Annotated[
+        str | None,
+        typer.Option(help="Dev split: a fraction in (0, 1) like 0.1, a whole row count like 4200, or 0 for none."),
+    ] = None,
     ensemble: Annotated[int, typer.Option(help="Train K models (seeds seed..seed+K-1), average their softmax.")] = 1,
-    runs_dir: RunsDir = Path("runs"),
+    name: Annotated[str, typer.Option(help="A label for the run, used in its folder name.")] = "",
+    note: Annotated[str, typer.Option(help="A free-text note kept in the run's record.")] = "",
+    resume: Annotated[
+        Path | None, typer.Option(help="Continue this interrupted run folder with its own configuration and data.")
+    ] = None,
+    runs_dir: NewRunsDir = Path("runs"),
     submissions_dir: SubmissionsDir = Path("submissions"),
 ) -> None:
-    """Train on a stratified dev split, keep the best weights, save the run and write a submission CSV."""
-    config = preset_config(
-        preset,
+    """Train on a stratified dev split, save the run (checkpointed every epoch) and write a submission CSV."""
+    overrides = dict(
         epochs=epochs,
         learning_rate=lr,
         batch_size=batch_size,
@@ -120,29 +157,52 @@ def train(
         optimizer=optimizer,
         schedule=schedule,
         augment=augment,
+        keep=keep,
         seed=seed,
         split_seed=split_seed,
-        dev_size=dev_size,
+        dev_size=parse_dev_size(dev_size),
     )
-    source = data_module.sample_dir() if sample else data_dir
-    label = "bundled sample" if sample else str(data_dir)
-    with TrainingProgress(console, config) as progress:
-        outcome = train_run(config, source, runs_dir, submissions_dir, progress, progress.stage, label, ensemble)
+    if resume is not None:
+        given = [k for k, v in overrides.items() if v is not None] + (["--ensemble"] if ensemble != 1 else [])
+        if given:
+            raise KaggleDigitsError(f"--resume takes the run's own configuration; drop {', '.join(given)}")
+        config, request = read_record(resume).config, None
+    else:
+        config = preset_config(preset, **overrides)
+        request = TrainRequest(
+            config=config,
+            data=data_source(sample, data_dir),
+            runs_root=runs_dir,
+            submissions_dir=submissions_dir,
+            members=ensemble,
+            name=name,
+            note=note,
+        )
+    with StopOnSignals(restore=lambda: console.show_cursor(True)), TrainingProgress(console, config) as progress:
+        if request is None:
+            outcome = resume_run(resume, progress, progress.stage)
+        else:
+            outcome = train_run(request, progress, progress.stage)
     console.print(summary_table(outcome))
 
 
 @app.command()
-@user_errors
 def predict(
-    model: Annotated[Path, typer.Argument(help="A model.npz, or a run folder holding one.")],
+    run: Annotated[Path | None, typer.Argument(help="A run folder or its model.npz (default: the newest run).")] = None,
     out: Annotated[Path | None, typer.Option("--out", help="Submission CSV to write.")] = None,
-    data_dir: DataDir = Path("data"),
     sample: Annotated[bool, typer.Option("--sample", help="Predict the bundled sample's test.csv.")] = False,
+    data_dir: Annotated[
+        Path | None, typer.Option("--data-dir", help="Folder with test.csv (default: the run's own data).")
+    ] = None,
+    runs_dir: RunsDir = Path("runs"),
+    submissions_dir: SubmissionsDir = Path("submissions"),
 ) -> None:
-    """Write a submission CSV for test.csv from a saved model."""
-    run_dir = resolve_run(model, Path("runs"))
-    out = out or Path("submissions") / f"{run_dir.name}-predict.csv"
-    path, labels = predict_run(run_dir / "model.npz", data_module.sample_dir() if sample else data_dir, out)
+    """Write a submission CSV for test.csv from a saved run."""
+    loaded = load_run(resolve_run(run, runs_dir))
+    folder = data_source(sample, data_dir).folder if (sample or data_dir) else loaded.record.data.folder
+    path, labels = predict_run(
+        loaded.path / "model.npz", folder, out or submissions_dir / f"{loaded.path.name}-predict.csv"
+    )
     console.print(f"Wrote {len(labels):,} predictions to [bold]{path}[/]")
 
 
@@ -158,7 +218,6 @@ def kaggle_client(competition: str, verbose: bool) -> KaggleClient:
 
 
 @app.command()
-@user_errors
 def download(
     competition: Competition = COMPETITION,
     data_dir: DataDir = Path("data"),
@@ -175,24 +234,36 @@ def download(
 
 
 @app.command()
-@user_errors
 def submit(
-    file: Annotated[Path | None, typer.Argument(help="Submission CSV (default: newest in submissions/).")] = None,
+    target: Annotated[
+        Path | None,
+        typer.Argument(
+            metavar="[FILE | RUN]",
+            help="A submission CSV or a run folder (default: the newest finished run on the full data).",
+        ),
+    ] = None,
     message: Annotated[str, typer.Option("-m", "--message", help="Description shown on Kaggle.")] = "",
     wait: Annotated[bool, typer.Option("--wait", help="Wait until Kaggle has scored it.")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Do every check, print the plan, send nothing.")] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Send a file from a --sample or unfinished run, named explicitly.")
+    ] = False,
     timeout: Annotated[float, typer.Option(help="Seconds --wait waits at most.")] = 600.0,
     poll: Annotated[float, typer.Option(help="Seconds between checks while waiting.")] = 5.0,
     competition: Competition = COMPETITION,
     data_dir: DataDir = Path("data"),
-    submissions_dir: Annotated[Path, typer.Option(help="Where to look for the newest CSV.")] = Path("submissions"),
+    runs_dir: RunsDir = Path("runs"),
     verbose: Verbose = False,
 ) -> None:
-    """Check a submission CSV, upload it to Kaggle, and optionally wait for its public score."""
-    path = file or newest_submission(submissions_dir)
-    rows = validate_for_upload(path, data_dir)
+    """Check a submission against the competition's test ids, upload it to Kaggle, optionally wait for its score."""
+    plan = plan_submission(target, data_dir, runs_dir, force)
+    console.print(f"{'Would submit' if dry_run else 'Submitting'} {plan.line()}", highlight=False)
+    if dry_run:
+        return
     client = kaggle_client(competition, verbose)
-    ref, reply = client.submit(path, message or f"kaggle-digits {path.name}")
-    console.print(f"Submitted [bold]{path}[/] ({rows:,} rows) as #{ref}: {reply}")
+    check_daily_limit(client)
+    ref, reply = client.submit(plan.path, message or f"kaggle-digits {plan.path.name}")
+    console.print(f"Submitted [bold]{plan.path}[/] as #{ref}: {reply}")
     if limits := limits_or_none(client):
         console.print(f"Submissions today: {limits.used_today}; Kaggle accepts {limits.allowed_now} more now.")
     if wait:
@@ -201,23 +272,21 @@ def submit(
 
 
 @app.command()
-@user_errors
 def submissions(
     limit: Annotated[int, typer.Option(help="How many recent submissions to show.")] = 20,
     competition: Competition = COMPETITION,
     runs_dir: RunsDir = Path("runs"),
     verbose: Verbose = False,
 ) -> None:
-    """Your recent Kaggle submissions, beside the local run (preset, dev accuracy) that wrote each file."""
+    """Your recent Kaggle submissions, beside the local run (preset, estimate) that wrote each file."""
     rows = submissions_with_runs(kaggle_client(competition, verbose), runs_dir, limit)
     console.print(submissions_table(rows, competition))
 
 
 @app.command(name="ensemble")
-@user_errors
 def ensemble_runs(
     runs: Annotated[list[Path], typer.Argument(help="Two or more run folders trained on the same dev split.")],
-    runs_dir: RunsDir = Path("runs"),
+    runs_dir: NewRunsDir = Path("runs"),
     submissions_dir: SubmissionsDir = Path("submissions"),
 ) -> None:
     """Combine saved runs: average their softmax, score the ensemble on dev, write its run and submission."""
@@ -225,11 +294,7 @@ def ensemble_runs(
     console.print(summary_table(outcome))
 
 
-RunArg = Annotated[Path | None, typer.Argument(help="A run folder (default: the newest under --runs-dir).")]
-
-
 @app.command()
-@user_errors
 def misclassified(
     run: RunArg = None,
     limit: Annotated[int, typer.Option(help="Most tiles in the grid.")] = 64,
@@ -252,7 +317,6 @@ def misclassified(
 
 
 @app.command()
-@user_errors
 def evaluate(run: RunArg = None, runs_dir: RunsDir = Path("runs")) -> None:
     """Per-class precision/recall/F1 on the dev split; confusion.png and curves.png beside the model."""
     loaded = load_run(resolve_run(run, runs_dir))
@@ -264,31 +328,23 @@ def evaluate(run: RunArg = None, runs_dir: RunsDir = Path("runs")) -> None:
 
 
 @app.command()
-@user_errors
 def show(
     image_id: Annotated[int, typer.Argument(metavar="ID", help="ImageId in test.csv, or 1-based row of train.csv.")],
     train: Annotated[bool, typer.Option("--train/--test", help="Read train.csv instead of test.csv.")] = False,
     run: Annotated[Path | None, typer.Option(help="Run whose model predicts (default: the newest).")] = None,
-    data_dir: DataDir = Path("data"),
     sample: Annotated[bool, typer.Option("--sample", help="Read the bundled sample.")] = False,
+    data_dir: Annotated[
+        Path | None, typer.Option("--data-dir", help="Folder with the CSVs (default: the run's own data).")
+    ] = None,
     runs_dir: RunsDir = Path("runs"),
 ) -> None:
     """Draw one digit in the terminal with the model's top-3 probabilities."""
-    folder = data_module.sample_dir() if sample else data_dir
-    digits = data_module.load_train(folder) if train else data_module.load_test(folder)
-    if not 1 <= image_id <= len(digits):
-        raise KaggleDigitsError(f"ID {image_id}: {digits.path} has images 1..{len(digits)}")
-    image = digits.images[image_id - 1]
-    label = f", label {digits.labels[image_id - 1]}" if digits.labels is not None else ""
-    console.print(f"{digits.path} #{image_id}{label}")
-    console.print(digit_text(image, colour=console.color_system is not None), end="")
-    if run is None and not any(runs_dir.glob("*/model.npz")):
+    folder = data_source(sample, data_dir).folder if (sample or data_dir) else None
+    found = digit_with_prediction(image_id, train, folder, run, runs_dir)
+    console.print(found.caption, highlight=False)
+    console.print(digit_text(found.image, colour=console.color_system is not None), end="")
+    if found.proba is None:
         console.print("No trained run to predict with; `kaggle-digits train` makes one.")
         return
-    loaded = load_run(resolve_run(run, runs_dir))
-    console.print(f"model: {loaded.path.name}")
-    console.print(top_probabilities(loaded.network.predict_proba(digits.features(np.array([image_id - 1])))[0]))
-
-
-def main() -> None:
-    app()
+    console.print(f"model: {found.run_name}")
+    console.print(top_probabilities(found.proba))

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 from rich.console import Console
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
-    TaskProgressColumn,
     TextColumn,
     TimeElapsedColumn,
     TimeRemainingColumn,
@@ -23,33 +24,40 @@ from ..jobs.train import TrainOutcome, curve_unit
 from ..training.fit import TrainEvent
 from ..training.presets import TrainConfig
 
+WIDE = 110  # terminal columns from which the progress line has room for a bar
+
 
 class TrainingProgress:
-    """A live bar (step, loss, dev accuracy, throughput, ETA) plus one line per dev evaluation."""
+    """A live line (part, epoch, step, loss, dev accuracy, throughput, elapsed, ETA) plus one line per evaluation.
+
+    The bar is the first thing dropped on a narrow terminal; piped output gets the evaluation lines only.
+    """
 
     def __init__(self, console: Console, config: TrainConfig):
-        self.console = console
-        self.config = config
-        self.progress = Progress(
-            TextColumn("[bold]{task.description}"),
-            BarColumn(),
+        self.console, self.config = console, config
+        self.unit = curve_unit(config)
+        columns = [TextColumn("[bold]{task.description}")]
+        if console.width >= WIDE:
+            columns.append(BarColumn(bar_width=20))
+        columns += [
             MofNCompleteColumn(),
-            TaskProgressColumn(),
-            TextColumn("loss {task.fields[loss]:.4f}  dev {task.fields[dev]}  {task.fields[speed]:,.0f} img/s"),
+            TextColumn("loss {task.fields[loss]:.4f} dev {task.fields[dev]} {task.fields[speed]:,.0f}/s"),
             TimeElapsedColumn(),
             TextColumn("ETA"),
             TimeRemainingColumn(),
-            console=console,
-            transient=False,
-        )
+        ]
+        self.progress = Progress(*columns, console=console, transient=True, disable=not console.is_terminal)
         self.task = None
 
     def __enter__(self) -> TrainingProgress:
-        self.progress.__enter__()
-        self.unit = unit = curve_unit(self.config)
-        self.task = self.progress.add_task(
-            f"{unit} 1/{self.config.epochs}", total=None, loss=float("nan"), dev="–", speed=0.0
-        )
+        try:
+            self.progress.__enter__()
+            self.task = self.progress.add_task(
+                f"{self.unit} 1/{self.config.epochs}", total=None, loss=float("nan"), dev="–", speed=0.0
+            )
+        except BaseException:
+            self.progress.__exit__(None, None, None)
+            raise
         return self
 
     def __exit__(self, *exc) -> None:
@@ -59,50 +67,56 @@ class TrainingProgress:
         self.console.print(f"[dim]{text}…[/]")
 
     def __call__(self, event: TrainEvent) -> None:
+        where = f"{event.part} · " if event.part else ""
         fields = {"loss": event.loss, "speed": event.samples_per_s}
         if event.record is not None:
             r = event.record
-            fields["dev"] = f"{r.dev_accuracy:.4f}"
-            self.progress.console.print(
-                f"{self.unit} {r.epoch}/{event.epochs} · loss {r.loss:.4f} · train {r.train_accuracy:.4f} · "
-                f"[bold]dev {r.dev_accuracy:.4f}[/] · lr {r.learning_rate:.1e} · {event.elapsed:.1f} s",
+            fields["dev"] = "–" if np.isnan(r.dev_accuracy) else f"{r.dev_accuracy:.4f}"
+            self.console.print(
+                f"{where}{self.unit} {r.epoch}/{event.epochs} · loss {r.loss:.4f} · train {r.train_accuracy:.4f} · "
+                f"[bold]dev {fields['dev']}[/] · lr {r.learning_rate:.1e} · {event.elapsed:.1f} s",
                 highlight=False,
             )
         self.progress.update(
             self.task,
             completed=event.step,
             total=event.total_steps,
-            description=f"{self.unit} {event.epoch}/{event.epochs}",
+            description=f"{where}{self.unit} {event.epoch}/{event.epochs}",
             **fields,
         )
 
 
-def describe(config: dict) -> str:
+def describe(config: TrainConfig) -> str:
     """784-512-256-10, or conv32-conv32-pool-conv64-conv64-pool-fc256-10."""
-    if config.get("architecture") == "cnn":
-        convs = [f"conv{c}" + ("-pool" if i % 2 else "") for i, c in enumerate(config["conv_channels"])]
-        return "-".join([*convs, *(f"fc{h}" for h in config["hidden_sizes"]), "10"])
-    return "-".join(map(str, [784, *config["hidden_sizes"], 10]))
+    if config.architecture == "cnn":
+        convs = [f"conv{c}" + ("-pool" if i % 2 else "") for i, c in enumerate(config.conv_channels)]
+        return "-".join([*convs, *(f"fc{h}" for h in config.hidden_sizes), "10"])
+    return "-".join(map(str, [784, *config.hidden_sizes, 10]))
 
 
 def summary_table(outcome: TrainOutcome) -> Table:
     """The end-of-run table: what was trained, how it scored, how long it took, where the files are."""
-    m = outcome.metrics
-    t = m["timings"]
-    table = Table(title="Training summary", show_header=False, title_justify="left")
+    r = outcome.record
+    title = "Ensemble summary" if r.combined_from else "Training summary"
+    table = Table(title=title, show_header=False, title_justify="left")
     table.add_column(style="bold")
     table.add_column()
-    config = m["config"]
-    table.add_row("preset", f"{m['preset']}  ({describe(config)}, {m['parameters']:,} parameters)")
-    table.add_row("data", f"{m['data']['label']}  ({m['data']['train_rows']:,} train / {m['data']['dev_rows']:,} dev)")
-    best = f" (best at {m['best_epoch']})" if m["best_epoch"] else ""
-    table.add_row("dev accuracy", f"[bold green]{m['dev_accuracy']:.4f}[/]{best}")
-    if "members" in m:
-        accuracies = ", ".join(f"{member['dev_accuracy']:.4f}" for member in m["members"])
-        table.add_row("members", f"{len(m['members'])} (dev accuracy {accuracies}); softmax averaged")
-    if m["interrupted"]:
-        table.add_row("stopped", "[yellow]interrupted: best weights so far were kept[/]")
-    if t["train_s"]:
+    table.add_row("preset", f"{r.preset}  ({describe(r.config)}, {r.parameters:,} parameters)")
+    data = r.data
+    table.add_row("data", f"{data.label}  ({data.train_rows:,} train / {data.dev_rows:,} dev)")
+    if r.estimate is not None:
+        table.add_row("estimate", f"[bold green]{r.estimate.text()}[/]")
+    else:
+        table.add_row("estimate", "none: no held-out rows (trained on every row)")
+    if r.selected is not None:
+        table.add_row("selected", f"{r.selected.text()}; optimistic, not an estimate")
+    if r.combined_from:
+        table.add_row("runs", ", ".join(Path(p).name for p in r.combined_from) + "; softmax averaged")
+    elif len(r.parts) > 1:
+        accuracies = ", ".join(f"{p.last_accuracy:.4f}" for p in r.parts if p.last_accuracy is not None)
+        table.add_row("members", f"{len(r.parts)} (last-epoch dev accuracy {accuracies}); softmax averaged")
+    t = r.timings
+    if t:
         timing = f"load {t['load_s']:.1f} s · train {t['train_s']:.1f} s · predict {t['predict_s']:.1f} s"
         table.add_row("time", f"{timing} · {t['samples_per_s']:,.0f} img/s")
     table.add_row("model", str(outcome.model_path))
@@ -111,21 +125,22 @@ def summary_table(outcome: TrainOutcome) -> Table:
 
 
 def submissions_table(rows: list[SubmissionRow], competition: str) -> Table:
-    """Remote submissions with their local run: leaderboard score beside dev accuracy."""
+    """Remote submissions with their local run: leaderboard score beside the run's estimate."""
     table = Table(title=f"Submissions to {competition}", title_justify="left")
-    for column in ("date", "file", "message", "status", "public score", "preset", "dev accuracy"):
-        table.add_column(column, justify="right" if column in ("public score", "dev accuracy") else "left")
+    for column in ("date", "file", "message", "status", "public score", "preset", "estimate"):
+        table.add_column(column, justify="right" if column in ("public score", "estimate") else "left")
     colours = {"COMPLETE": "green", "PENDING": "yellow", "ERROR": "red"}
     for row in rows:
-        r = row.remote
+        remote, record = row.remote, row.run.record if row.run else None
+        figure = record.estimate or record.selected if record else None
         table.add_row(
-            r.date.strftime("%Y-%m-%d %H:%M") if r.date else "",
-            r.file_name,
-            r.description,
-            f"[{colours.get(r.status, 'white')}]{r.status.lower()}[/]",
-            r.public_score or (r.error if r.status == "ERROR" else ""),
-            row.preset or "",
-            f"{row.dev_accuracy:.4f}" if row.dev_accuracy is not None else "",
+            remote.date.strftime("%Y-%m-%d %H:%M") if remote.date else "",
+            remote.file_name,
+            remote.description,
+            f"[{colours.get(remote.status, 'white')}]{remote.status.lower()}[/]",
+            remote.public_score or (remote.error if remote.status == "ERROR" else ""),
+            record.preset if record else "",
+            f"{figure.accuracy:.4f}" if figure else "",
         )
     if not rows:
         table.caption = "no submissions yet"

@@ -11,6 +11,7 @@ from ..nn.layers import INITS
 from ..nn.optim import OPTIMIZERS, SCHEDULES
 
 ARCHITECTURES = ("mlp", "cnn")
+KEEP = ("last", "best")
 
 
 @dataclass(frozen=True)
@@ -33,7 +34,8 @@ class TrainConfig:
     epochs: int = 10
     batch_size: int = 128  # 0 means full batch
     eval_every: int = 1  # epochs between dev evaluations (and progress lines)
-    dev_size: float = 0.1
+    dev_size: float = 0.1  # a fraction in (0, 1), a whole row count, or 0 for a final fit on every row
+    keep: str = "last"  # the weights a run ends with: the last epoch's, or the best on the dev rows (selected there)
     seed: int = 0
     split_seed: int | None = None  # seed of the dev split when it differs from `seed` (ensemble members)
     augment: bool = False
@@ -70,7 +72,14 @@ class TrainConfig:
                 f"--batch-size {self.batch_size}: use a positive size, or 0 for full batch",
             ),
             (self.eval_every >= 1, f"eval every {self.eval_every}: must be ≥ 1 epoch"),
-            (self.dev_size > 0, f"--dev-size {self.dev_size}: use a fraction like 0.1 or a row count"),
+            (
+                self.dev_size == 0
+                or 0 < self.dev_size < 1
+                or (self.dev_size >= 1 and self.dev_size == int(self.dev_size)),
+                f"--dev-size {self.dev_size:g}: use a fraction strictly between 0 and 1 (e.g. 0.1), a whole row count "
+                "(e.g. 4200), or 0 to train on every row",
+            ),
+            (self.keep in KEEP, f"--keep {self.keep!r}: choose one of {', '.join(KEEP)}"),
         ]
         for ok, message in checks:
             if not ok:
@@ -101,6 +110,7 @@ PRESETS: dict[str, TrainConfig] = {
         optimizer="gd",
         learning_rate=0.1,
         schedule="constant",
+        keep="best",
         epochs=500,
         batch_size=0,
         eval_every=10,

@@ -1,0 +1,45 @@
+"""One digit and what a run's model makes of it: the data behind `kaggle-digits show`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..data import load_test, load_train
+from ..errors import KaggleDigitsError
+from .runs import MODEL_FILE, load_run, resolve_run
+
+
+@dataclass(frozen=True)
+class ShownDigit:
+    """A digit's pixels, a caption naming where it came from, and a model's probabilities when there is one."""
+
+    image: np.ndarray  # (784,) uint8
+    caption: str
+    proba: np.ndarray | None  # (10,)
+    run_name: str
+
+
+def digit_with_prediction(
+    image_id: int, from_train: bool, folder: Path | None, run: Path | None, runs_root: Path
+) -> ShownDigit:
+    """Image `image_id` of test.csv (or row of train.csv) from `folder`, or else from the run's own data source."""
+    has_run = run is not None or any(Path(runs_root).glob(f"*/{MODEL_FILE}"))
+    loaded = load_run(resolve_run(run, runs_root)) if has_run else None
+    if folder is None:
+        folder = loaded.record.data.folder if loaded else Path("data")
+        where = "bundled sample" if loaded and loaded.record.data.source == "sample" else str(folder)
+    else:
+        where = str(folder)
+    digits = load_train(folder) if from_train else load_test(folder)
+    if not 1 <= image_id <= len(digits):
+        raise KaggleDigitsError(f"ID {image_id}: {where} {digits.path.name} has images 1..{len(digits)}")
+    image = digits.images[image_id - 1]
+    label = f", label {digits.labels[image_id - 1]}" if digits.labels is not None else ""
+    caption = f"{where} {digits.path.name} #{image_id}{label}"
+    if loaded is None:
+        return ShownDigit(image, caption, None, "")
+    proba = loaded.network.predict_proba(digits.features(np.array([image_id - 1])))[0]  # (10,)
+    return ShownDigit(image, caption, proba, loaded.path.name)

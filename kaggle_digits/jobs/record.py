@@ -1,0 +1,225 @@
+"""The run record (`metrics.json`): one typed description of a run, written and read only here.
+
+Every command that looks at a run reads this record: what was trained on which data, how far it got, the honest
+accuracy estimate, the submission it wrote. Records written before it existed are read too.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..data import sample_dir
+from ..errors import KaggleDigitsError
+from ..files import atomic_write_text
+from ..training.presets import TrainConfig
+
+METRICS_FILE = "metrics.json"
+RECORD_FORMAT = 2
+STATUSES = ("running", "interrupted", "failed", "finished")
+SOURCES = ("full", "sample")
+LEGACY_SAMPLE_LABEL = "bundled sample"  # how records before format 2 marked the sample
+
+
+@dataclass(frozen=True)
+class DataSource:
+    """Where a run's data came from: Kaggle's full files in a folder, or the bundled sample; and what it held."""
+
+    source: str  # "full" or "sample"
+    dir: str = ""
+    train_fingerprint: str = ""
+    test_fingerprint: str = ""
+    train_rows: int = 0
+    dev_rows: int = 0
+    test_rows: int = 0
+
+    @classmethod
+    def full(cls, folder: str | os.PathLike[str]) -> DataSource:
+        return cls("full", str(Path(folder).resolve()))
+
+    @classmethod
+    def sample(cls) -> DataSource:
+        return cls("sample")
+
+    @property
+    def folder(self) -> Path:
+        """The folder holding train.csv and test.csv (the sample is re-extracted when its cache is gone)."""
+        return sample_dir() if self.source == "sample" else Path(self.dir)
+
+    @property
+    def label(self) -> str:
+        return "bundled sample" if self.source == "sample" else self.dir
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """An accuracy measured on rows the model never trained on nor was selected on, with a 95 % Wilson interval."""
+
+    accuracy: float
+    ci95: tuple[float, float]
+    rows: int
+    method: str  # "out-of-fold", "dev split, last epoch", …
+
+    @classmethod
+    def from_counts(cls, correct: int, rows: int, method: str) -> Estimate:
+        return cls(correct / rows, wilson_interval(correct, rows), rows, method)
+
+    def text(self) -> str:
+        low, high = self.ci95
+        return f"{self.accuracy:.4f} (95 % CI {low:.4f}–{high:.4f}, {self.rows:,} rows, {self.method})"
+
+
+def wilson_interval(correct: int, rows: int, z: float = 1.959964) -> tuple[float, float]:
+    """The Wilson score interval of a proportion: sound near 1.0, where the normal approximation is not."""
+    if rows == 0:
+        return (math.nan, math.nan)
+    p = correct / rows
+    centre = (p + z * z / (2 * rows)) / (1 + z * z / rows)
+    half = z / (1 + z * z / rows) * math.sqrt(p * (1 - p) / rows + z * z / (4 * rows * rows))
+    return (round(max(0.0, centre - half), 6), round(min(1.0, centre + half), 6))
+
+
+@dataclass
+class PartRecord:
+    """One trained network of a run: the single model, an ensemble member, or a fold."""
+
+    kind: str  # "single", "member" or "fold"
+    index: int
+    seed: int
+    epochs_done: int = 0
+    last_accuracy: float | None = None  # on its held-out rows, at its last epoch
+    best_accuracy: float | None = None  # the best epoch's, selected on those same rows
+    best_epoch: int = 0
+    samples_per_s: float = 0.0
+    history: list[dict] = field(default_factory=list)
+
+
+@dataclass
+class RunRecord:
+    """What `metrics.json` says about a run."""
+
+    name: str
+    preset: str
+    config: TrainConfig
+    data: DataSource
+    status: str = "running"
+    members: int = 1
+    folds: int = 0
+    note: str = ""
+    created: str = field(default_factory=lambda: time.strftime("%Y-%m-%d %H:%M:%S"))
+    parameters: int = 0
+    estimate: Estimate | None = None
+    selected: Estimate | None = None  # a figure chosen on the rows it is measured on: shown beside, never as
+    parts: list[PartRecord] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+    submission: str | None = None
+    combined_from: list[str] = field(default_factory=list)
+    tta: int = 1
+    finished_at: float = 0.0  # time.time() when it finished; orders "newest"
+
+    @property
+    def epochs_planned(self) -> int:
+        return self.config.epochs * max(1, self.members, self.folds) if not self.combined_from else 0
+
+    @property
+    def epochs_done(self) -> int:
+        return sum(p.epochs_done for p in self.parts)
+
+    @property
+    def history(self) -> list[dict]:
+        """The first network's learning curve (what curves.png draws)."""
+        return self.parts[0].history if self.parts else []
+
+    def to_json(self) -> dict[str, Any]:
+        values = asdict(self)
+        values["config"] = self.config.to_dict()
+        values["format"] = RECORD_FORMAT
+        values["epochs"] = {"done": self.epochs_done, "planned": self.epochs_planned}
+        return values
+
+    @classmethod
+    def from_json(cls, values: dict[str, Any]) -> RunRecord:
+        if values.get("format") != RECORD_FORMAT:
+            return _from_legacy(values)
+        values = dict(values)
+        values.pop("format"), values.pop("epochs", None)
+        values["config"] = TrainConfig.from_dict(values["config"])
+        values["data"] = DataSource(**values["data"])
+        values["parts"] = [PartRecord(**p) for p in values["parts"]]
+        for key in ("estimate", "selected"):
+            if values[key] is not None:
+                values[key] = Estimate(**(values[key] | {"ci95": tuple(values[key]["ci95"])}))
+        return cls(**values)
+
+
+def write_record(run_dir: Path, record: RunRecord) -> Path:
+    path = run_dir / METRICS_FILE
+    atomic_write_text(path, json.dumps(record.to_json(), indent=2) + "\n")
+    return path
+
+
+def read_record(run_dir: Path) -> RunRecord:
+    """The record of a run folder; a missing or corrupt file is a one-line error."""
+    path = run_dir / METRICS_FILE
+    try:
+        record = RunRecord.from_json(json.loads(path.read_text(encoding="utf-8")))
+    except FileNotFoundError:
+        raise KaggleDigitsError(f"{path}: missing; the run folder is incomplete") from None
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise KaggleDigitsError(f"{path}: corrupt JSON") from None
+    except (KeyError, TypeError, ValueError) as exc:
+        raise KaggleDigitsError(f"{path}: not a kaggle-digits run record ({exc})") from None
+    record.name = run_dir.name
+    return record
+
+
+def _from_legacy(values: dict[str, Any]) -> RunRecord:
+    """A record written before format 2: its only figure is the best epoch's dev accuracy, selected on those rows."""
+    data = values.get("data", {})
+    sample = data.get("label") == LEGACY_SAMPLE_LABEL
+    source = DataSource(
+        "sample" if sample else "full",
+        "" if sample else data.get("dir", "data"),
+        data.get("train_fingerprint", ""),
+        data.get("test_fingerprint", ""),
+        data.get("train_rows", 0),
+        data.get("dev_rows", 0),
+        data.get("test_rows", 0),
+    )
+    config = TrainConfig.from_dict(values.get("config", {}) | {"keep": "best"})
+    accuracy, rows = values.get("dev_accuracy"), data.get("dev_rows", 0)
+    selected = None
+    if accuracy is not None and rows:
+        selected = Estimate.from_counts(round(accuracy * rows), rows, "dev split, best epoch (selected there; old run)")
+    members = values.get("members") or [{}]
+    parts = [
+        PartRecord(
+            kind="member" if len(members) > 1 else "single",
+            index=i,
+            seed=m.get("seed", values.get("seed", 0)),
+            epochs_done=len(m.get("history", values.get("history", []))) * config.eval_every,
+            best_accuracy=m.get("dev_accuracy", accuracy),
+            best_epoch=m.get("best_epoch", values.get("best_epoch", 0)),
+            history=m.get("history", values.get("history", [])),
+        )
+        for i, m in enumerate(members)
+    ]
+    submission = values.get("submission")
+    return RunRecord(
+        name=Path(submission).stem if submission else "",
+        preset=values.get("preset", config.preset),
+        config=config,
+        data=source,
+        status="interrupted" if values.get("interrupted") else "finished",
+        members=len(members),
+        parameters=values.get("parameters", 0),
+        selected=selected,
+        parts=parts,
+        timings=values.get("timings", {}),
+        submission=submission,
+    )
