@@ -1,11 +1,12 @@
 # Every target builds what it needs: .venv is (re)made when missing or when pyproject.toml changes.
+.DEFAULT_GOAL := help
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 ARGS   ?=
 
-.PHONY: demo train download submit test lint format bench clean
+.PHONY: help demo train download submit test lint format bench clean delete-runs
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,17 +23,17 @@ train: $(STAMP)  ## train on data/ (make train ARGS="--preset tutorial")
 download: $(STAMP)  ## competition files into data/ through the official Kaggle client (needs credentials)
 	$(BIN)/kaggle-digits download $(ARGS)
 
-submit: $(STAMP)  ## upload the newest CSV in submissions/ (make submit ARGS='-m "note" --wait')
+submit: $(STAMP)  ## check and upload the newest finished full-data run's CSV (make submit ARGS='-m "note" --wait')
 	$(BIN)/kaggle-digits submit $(ARGS)
 
-test: $(STAMP)
+test: $(STAMP)  ## run the test suite
 	$(BIN)/python -m pytest $(ARGS)
 
-lint: $(STAMP)
+lint: $(STAMP)  ## ruff check and format check
 	$(BIN)/ruff check kaggle_digits tests benchmarks
 	$(BIN)/ruff format --check kaggle_digits tests benchmarks
 
-format: $(STAMP)
+format: $(STAMP)  ## ruff format and autofix
 	$(BIN)/ruff format kaggle_digits tests benchmarks
 	$(BIN)/ruff check --fix kaggle_digits tests benchmarks
 
@@ -42,7 +43,13 @@ bench: $(STAMP)  ## NumPy vs PyTorch CPU on data/train.csv (installs torch==2.13
 	$(BIN)/python benchmarks/bench_train.py --preset cnn --limit 12800 $(ARGS)
 	$(BIN)/python benchmarks/profile_layers.py --preset cnn
 
-clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache runs
+clean:  ## remove build and cache artefacts (.venv, caches, build/); runs and submissions are kept
+	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
+
+delete-runs:  ## DELETE every trained run in runs/ and every submission CSV in submissions/ (models included)
+	rm -rf runs
 	find submissions -name '*.csv' -delete
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:[^#]*## /\t/' | awk -F'\t' '{printf "  make %-12s %s\n", $$1, $$2}'
