@@ -2,8 +2,9 @@
 
 Both sides train the same layers (PyTorch's are built from the same architecture JSON the NumPy model uses), the
 same batch size and Adam, on the same float32 data, one process each so peak RSS is their own. Augmentation is off
-on both sides (it is not part of the network). Prints seconds per epoch, samples/s, peak RSS and the ratio
-NumPy/PyTorch.
+on both sides (it is not part of the network). Both sides are pinned to the same thread count (--threads, default
+every core this process may use; printed) and run with the same allocator setting (glibc's mmap and trim thresholds
+raised, as the CLI does). Prints seconds per epoch, samples/s, peak RSS and the ratio NumPy/PyTorch.
 
     python benchmarks/bench_train.py --preset mlp [--hidden 256,128 --dropout 0]
     python benchmarks/bench_train.py --preset cnn --epochs 1 --limit 12800
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -38,13 +40,11 @@ def load(args) -> tuple[np.ndarray, np.ndarray]:
 
 
 def numpy_epochs(args, X, y) -> list[float]:
-    from kaggle_digits.allocator import keep_large_allocations
     from kaggle_digits.nn.losses import cross_entropy
     from kaggle_digits.nn.network import build_network
     from kaggle_digits.nn.optim import Adam
     from kaggle_digits.training.architecture import architecture
 
-    keep_large_allocations()
     config = config_from(args)
     rng = np.random.default_rng(0)
     net = build_network(architecture(config), rng)
@@ -85,6 +85,7 @@ def torch_epochs(args, X, y) -> list[float]:
 
     from kaggle_digits.training.architecture import architecture
 
+    torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     spec = architecture(config_from(args))
     net = torch_model(spec)
@@ -107,11 +108,27 @@ def torch_epochs(args, X, y) -> list[float]:
 
 
 def worker(args) -> None:
+    from kaggle_digits.allocator import keep_large_allocations
+
+    keep_large_allocations()  # the same allocator setting on both sides
     X, y = load(args)
     times = (numpy_epochs if args.worker == "numpy" else torch_epochs)(args, X, y)
     per_epoch = float(np.median(times))
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps({"s_per_epoch": per_epoch, "samples_per_s": len(X) / per_epoch, "peak_rss_mib": peak_mib}))
+
+
+def without_threads(argv: list[str]) -> list[str]:
+    """The command line minus any --threads option (given as `--threads N` or `--threads=N`)."""
+    kept, skip = [], False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg == "--threads":
+            skip = True
+        elif not arg.startswith("--threads="):
+            kept.append(arg)
+    return kept
 
 
 def main() -> None:
@@ -123,8 +140,13 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int)
     parser.add_argument("--epochs", type=int, default=2, help="timed epochs, after one warm-up epoch")
     parser.add_argument("--limit", type=int, default=0, help="train rows per epoch (0: the whole train split)")
+    parser.add_argument("--threads", type=int, default=0, help="threads on both sides (0: every available core)")
     parser.add_argument("--worker", choices=["numpy", "torch"], help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if not args.threads:
+        from kaggle_digits.nn.parallel import cpu_count
+
+        args.threads = cpu_count()
     if args.worker:
         worker(args)
         return
@@ -133,22 +155,24 @@ def main() -> None:
     config = config_from(args)
     rows = args.limit or "all"
     print(
-        f"{args.preset}: {describe(config.to_dict())}, dropout {config.dropout}, Adam, batch {config.batch_size}, "
-        f"float32, {rows} train rows, median of {args.epochs} epochs after a warm-up"
+        f"{args.preset}: {describe(config)}, dropout {config.dropout}, Adam, batch {config.batch_size}, "
+        f"float32, {rows} train rows, median of {args.epochs} epochs after a warm-up; "
+        f"{args.threads} thread(s) on both sides, the same allocator setting"
     )
-    passthrough = [a for a in sys.argv[1:]]
+    passthrough = [*without_threads(sys.argv[1:]), "--threads", str(args.threads)]
     results = {}
     for side in ("numpy", "torch"):
         if side == "torch":
             try:
                 import torch
 
-                print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
+                print(f"torch {torch.__version__}")
             except ImportError:
                 print("torch: not installed (pip install torch==2.13.0) — skipped")
                 continue
         cmd = [sys.executable, __file__, *passthrough, "--worker", side]
-        out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1]
+        env = os.environ | {"KAGGLE_DIGITS_THREADS": str(args.threads), "OPENBLAS_NUM_THREADS": str(args.threads)}
+        out = subprocess.run(cmd, capture_output=True, text=True, check=True, env=env).stdout.strip().splitlines()[-1]
         results[side] = r = json.loads(out)
         print(
             f"{side:>6}: {r['s_per_epoch']:.2f} s/epoch  {r['samples_per_s']:>9,.0f} samples/s  "

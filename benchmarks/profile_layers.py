@@ -59,16 +59,27 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=20)
     args = parser.parse_args()
     layers, seconds, optimizer_seconds = profile(args.preset, args.batch_size, args.steps)
-    per_step = seconds / args.steps * 1e3  # ms
-    total = per_step.sum() + optimizer_seconds / args.steps * 1e3
     print(f"{args.preset}, batch {args.batch_size}, {workers()} worker thread(s), mean of {args.steps} steps")
-    print(f"{'layer':<16}{'forward ms':>11}{'backward ms':>12}{'share':>8}")
+    print("\n".join(report(layers, seconds, optimizer_seconds, args.steps, args.batch_size)))
+
+
+def report(layers: list, seconds: np.ndarray, optimizer_seconds: float, steps: int, batch_size: int) -> list[str]:
+    """One line per layer (forward and backward ms per step, share of the step), then Adam and the step total."""
+    per_step = seconds / steps * 1e3  # (n_layers, 2) ms
+    adam = optimizer_seconds / steps * 1e3
+    total = per_step.sum() + adam
+    lines = [f"{'layer':<16}{'forward ms':>11}{'backward ms':>12}{'share':>8}"]
     for i, layer in enumerate(layers):
         detail = f" {getattr(layer, 'method', '')}".rstrip()
         forward, backward = per_step[i]
-        print(f"{i:>2} {layer.kind + detail:<13}{forward:>11.1f}{backward:>12.1f}{(forward + backward) / total:>8.0%}")
-    print(f"   {'adam':<13}{optimizer_seconds / args.steps * 1e3:>23.1f}")
-    print(f"step {total:.1f} ms → {args.batch_size / total * 1e3:,.0f} samples/s (loss and data handling not included)")
+        lines.append(
+            f"{i:>2} {layer.kind + detail:<13}{forward:>11.1f}{backward:>12.1f}{(forward + backward) / total:>8.1%}"
+        )
+    lines.append(f"   {'adam':<13}{adam:>23.1f}{adam / total:>8.1%}")
+    lines.append(
+        f"step {total:.1f} ms → {batch_size / total * 1e3:,.0f} samples/s (loss and data handling not included)"
+    )
+    return lines
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import os
 import sys
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +18,7 @@ from .files import atomic_path
 DPI = 100
 TILE_W, TILE_H = 1.6, 1.9  # inches per misclassified tile: room for a two-line title
 GRID_COLUMNS = 8
+HEADING_CHAR_PX = 7.5  # width of an average character of the 12-point heading, in pixels at DPI
 
 
 def _save(fig: Figure, path: Path) -> Path:
@@ -31,18 +33,25 @@ def grid_shape(n: int, columns: int = GRID_COLUMNS) -> tuple[int, int]:
     return max(1, math.ceil(n / cols)), cols
 
 
-def misclassified_figure_size(n: int) -> tuple[int, int]:
-    """Pixel (width, height) of a grid of n tiles, so callers and tests know what to expect."""
+def wrapped_heading(heading: str, n: int) -> str:
+    """The heading broken into lines that fit the width of a grid of n tiles, so a narrow grid never clips it."""
+    width_px = grid_shape(n)[1] * TILE_W * DPI
+    return textwrap.fill(heading, width=max(16, int(width_px / HEADING_CHAR_PX)))
+
+
+def misclassified_figure_size(n: int, heading: str = "") -> tuple[int, int]:
+    """Pixel (width, height) of a grid of n tiles under its wrapped heading."""
     rows, cols = grid_shape(n)
-    return round(cols * TILE_W * DPI), round((rows * TILE_H + 0.6) * DPI)
+    lines = wrapped_heading(heading, n).count("\n") + 1
+    return round(cols * TILE_W * DPI), round((rows * TILE_H + 0.35 + 0.25 * lines) * DPI)
 
 
 def plot_misclassified(images: np.ndarray, titles: list[str], heading: str, path: Path) -> Path:
     """A grid of digits (N, 784) uint8, each with its title, most important first."""
     rows, cols = grid_shape(len(images))
-    width, height = misclassified_figure_size(len(images))
+    width, height = misclassified_figure_size(len(images), heading)
     fig = Figure(figsize=(width / DPI, height / DPI), layout="constrained")
-    fig.suptitle(heading, fontsize=12)
+    fig.suptitle(wrapped_heading(heading, len(images)), fontsize=12)
     axes = fig.subplots(rows, cols, squeeze=False)
     for k, ax in enumerate(axes.flat):
         ax.set_axis_off()

@@ -4,11 +4,13 @@ import numpy as np
 import pytest
 
 from kaggle_digits.plots import (
+    HEADING_CHAR_PX,
     grid_shape,
     misclassified_figure_size,
     plot_confusion,
     plot_curves,
     plot_misclassified,
+    wrapped_heading,
 )
 
 from helpers import png_size
@@ -20,18 +22,37 @@ def test_grid_shape(n, shape):
 
 
 @pytest.mark.parametrize("n", [1, 5, 17])
-def test_misclassified_grid_has_the_expected_size(tmp_path, n):
+def test_misclassified_grid_grows_with_its_tiles_and_is_written_atomically(tmp_path, n):
     images = np.random.default_rng(0).integers(0, 256, (n, 784)).astype(np.uint8)
     path = plot_misclassified(images, [f"{i} → 0 (50%)\nrow {i}" for i in range(n)], "heading", tmp_path / "m.png")
-    assert png_size(path) == misclassified_figure_size(n)
-    assert [p.name for p in tmp_path.iterdir()] == ["m.png"]
+    width, height = png_size(path)
+    rows, cols = grid_shape(n)
+    assert width == cols * png_size(plot_misclassified(images[:1], ["t"], "heading", tmp_path / "one.png"))[0]
+    assert height > rows * width / cols  # tiles are taller than wide: room for their two-line titles
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.png", "one.png"]
 
 
-def test_confusion_and_curves_are_readable_sizes(tmp_path):
+def test_a_long_heading_over_few_tiles_wraps_instead_of_being_clipped(tmp_path):
+    heading = "20261127-120000-cnn: 1 of 1 misclassified dev images matching the filter (13 wrong of 4200), most first"
+    lines = wrapped_heading(heading, 1).splitlines()
+    assert len(lines) > 1 and " ".join(lines) == heading
+    assert all(
+        len(line) * HEADING_CHAR_PX
+        <= png_size(plot_misclassified(np.zeros((1, 784), np.uint8), ["t"], heading, tmp_path / "m.png"))[0]
+        for line in lines
+    )
+    assert misclassified_figure_size(1, heading)[1] > misclassified_figure_size(1, "short")[1]
+
+
+def test_confusion_is_square_and_curves_mark_the_kept_epoch(tmp_path):
     counts = np.diag(np.full(10, 40)) + 1
-    assert png_size(plot_confusion(counts, "title", tmp_path / "c.png")) == (750, 650)
+    width, height = png_size(plot_confusion(counts, "title", tmp_path / "c.png"))
+    assert abs(width - height) < 0.2 * width
     history = [
         {"epoch": e, "loss": 1 / e, "dev_loss": 1.2 / e, "train_accuracy": 1 - 0.5 / e, "dev_accuracy": 1 - 0.6 / e}
         for e in range(1, 6)
     ]
-    assert png_size(plot_curves(history, "title", tmp_path / "k.png")) == (1100, 420)
+    plain = plot_curves(history, "title", tmp_path / "k.png")
+    marked = plot_curves(history, "title", tmp_path / "kept.png", kept=3)
+    assert png_size(plain)[0] > png_size(plain)[1]  # two panels side by side
+    assert plain.read_bytes() != marked.read_bytes()

@@ -160,11 +160,11 @@ class KaggleClient:
             return f"{action}: too many requests (429); wait a minute and try again"
         return f"{action}: Kaggle answered {status}: {detail}"
 
-    def download(self, folder: Path, progress: bool = True) -> Path:
+    def download(self, folder: Path) -> Path:
         """Download the competition's zip into `folder`; returns its path."""
         api = self._client()
         with self._translated("download"), contextlib.redirect_stdout(io.StringIO()):
-            api.competition_download_files(self.competition, path=str(folder), force=True, quiet=not progress)
+            api.competition_download_files(self.competition, path=str(folder), force=True, quiet=False)
         zips = sorted(folder.glob("*.zip"))
         if not zips:
             raise KaggleDigitsError(f"download: Kaggle sent no zip file for {self.competition!r}")
@@ -185,7 +185,7 @@ class KaggleClient:
         listed = self._read("list submissions", lambda: api.competition_submissions(self.competition, page_size=limit))
         return [_remote(s) for s in listed or [] if s is not None][:limit]
 
-    def limits(self) -> SubmissionLimits | None:
+    def limits(self) -> SubmissionLimits:
         """Today's submission count and how many more are allowed now, when Kaggle says."""
         api = self._client()
         from kagglesdk.competitions.types.competition_api_service import ApiGetSubmissionLimitsRequest

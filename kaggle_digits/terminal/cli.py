@@ -39,8 +39,24 @@ console = Console()
 err_console = Console(stderr=True)
 
 
+def plain_flags(command, ctx):
+    """Flags take no value, so their help shows no type (Typer would print `<bool>`)."""
+    for param in command.get_params(ctx):
+        if getattr(param, "is_flag", False) and param.metavar is None:
+            param.metavar = ""
+    return command
+
+
 class HandledGroup(TyperGroup):
     """Every command's KaggleDigitsError becomes one line on stderr and its exit code (1, or 130/143 on a signal)."""
+
+    def get_command(self, ctx, cmd_name):
+        command = super().get_command(ctx, cmd_name)
+        return command if command is None else plain_flags(command, ctx)
+
+    def format_help(self, ctx, formatter):
+        plain_flags(self, ctx)
+        return super().format_help(ctx, formatter)
 
     def invoke(self, ctx):
         try:
@@ -225,7 +241,7 @@ def download(
     verbose: Verbose = False,
 ) -> None:
     """Download the competition files with the official Kaggle client, check them, extract atomically."""
-    outcome = download_data(kaggle_client(competition, verbose), data_dir, force)
+    outcome = download_data(kaggle_client(competition, verbose), data_dir, force=force)
     counts = ", ".join(f"{name} {n:,} rows" for name, n in outcome.rows.items())
     if outcome.downloaded:
         console.print(f"Downloaded {competition} into [bold]{data_dir}[/]: {counts}")
@@ -256,7 +272,7 @@ def submit(
     verbose: Verbose = False,
 ) -> None:
     """Check a submission against the competition's test ids, upload it to Kaggle, optionally wait for its score."""
-    plan = plan_submission(target, data_dir, runs_dir, force)
+    plan = plan_submission(target, data_dir=data_dir, runs_root=runs_dir, force=force)
     console.print(f"{'Would submit' if dry_run else 'Submitting'} {plan.line()}", highlight=False)
     if dry_run:
         return
@@ -267,7 +283,7 @@ def submit(
     if limits := limits_or_none(client):
         console.print(f"Submissions today: {limits.used_today}; Kaggle accepts {limits.allowed_now} more now.")
     if wait:
-        scored = wait_for_score(client, ref, timeout, poll)
+        scored = wait_for_score(client, ref, timeout=timeout, poll=poll)
         console.print(f"Public score of #{ref}: [bold green]{scored.public_score}[/]")
 
 
@@ -279,7 +295,7 @@ def submissions(
     verbose: Verbose = False,
 ) -> None:
     """Your recent Kaggle submissions, beside the local run (preset, estimate) that wrote each file."""
-    rows = submissions_with_runs(kaggle_client(competition, verbose), runs_dir, limit)
+    rows = submissions_with_runs(kaggle_client(competition, verbose), runs_root=runs_dir, limit=limit)
     console.print(submissions_table(rows, competition))
 
 
@@ -290,7 +306,8 @@ def ensemble_runs(
     submissions_dir: SubmissionsDir = Path("submissions"),
 ) -> None:
     """Combine saved runs: average their softmax, score the ensemble on dev, write its run and submission."""
-    outcome = combine_runs([load_run(resolve_run(r, runs_dir)) for r in runs], runs_dir, submissions_dir)
+    loaded = [load_run(resolve_run(r, runs_dir)) for r in runs]
+    outcome = combine_runs(loaded, runs_root=runs_dir, submissions_dir=submissions_dir)
     console.print(summary_table(outcome))
 
 
@@ -305,7 +322,9 @@ def misclassified(
     runs_dir: RunsDir = Path("runs"),
 ) -> None:
     """A PNG grid of the dev images the model gets wrong, most confident mistakes first."""
-    outcome = misclassified_picture(load_run(resolve_run(run, runs_dir)), limit, true, pred, out)
+    outcome = misclassified_picture(
+        load_run(resolve_run(run, runs_dir)), limit=limit, true_digit=true, predicted_digit=pred, out=out
+    )
     console.print(confusions_table(outcome.confusions))
     console.print(f"{outcome.total_wrong} of {outcome.dev_size:,} dev images misclassified; {outcome.matching} match.")
     if not outcome.shown:
@@ -340,7 +359,7 @@ def show(
 ) -> None:
     """Draw one digit in the terminal with the model's top-3 probabilities."""
     folder = data_source(sample, data_dir).folder if (sample or data_dir) else None
-    found = digit_with_prediction(image_id, train, folder, run, runs_dir)
+    found = digit_with_prediction(image_id, from_train=train, folder=folder, run=run, runs_root=runs_dir)
     console.print(found.caption, highlight=False)
     console.print(digit_text(found.image, colour=console.color_system is not None), end="")
     if found.proba is None:

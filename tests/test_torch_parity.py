@@ -1,0 +1,62 @@
+"""Where PyTorch is installed (`make bench` installs it): a conv/BatchNorm/pool/dense stack gives torch's numbers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from kaggle_digits.nn.losses import cross_entropy
+from kaggle_digits.nn.network import build_network
+from kaggle_digits.training.architecture import architecture
+from kaggle_digits.training.presets import preset_config
+
+torch = pytest.importorskip("torch", reason="PyTorch is not installed (make bench installs it)")
+
+
+def torch_twin(net):
+    """The same layers in torch, float64, holding copies of `net`'s weights."""
+    nn = torch.nn
+    modules = []
+    for layer in net.layers:
+        p = layer.params
+        if layer.kind == "conv2d":
+            conv = nn.Conv2d(layer.in_channels, layer.out_channels, layer.k, bias=False, dtype=torch.float64)
+            conv.weight.data = torch.tensor(p["W"])
+            modules.append(conv)
+        elif layer.kind == "batchnorm":
+            bn = nn.BatchNorm2d(layer.channels, eps=layer.eps, momentum=1 - layer.momentum, dtype=torch.float64)
+            bn.weight.data, bn.bias.data = torch.tensor(p["gamma"]), torch.tensor(p["beta"])
+            modules.append(bn)
+        elif layer.kind == "dense":
+            dense = nn.Linear(layer.n_in, layer.n_out, dtype=torch.float64)
+            dense.weight.data, dense.bias.data = torch.tensor(p["W"].T.copy()), torch.tensor(p["b"])
+            modules.append(dense)
+        else:
+            modules.append({"relu": nn.ReLU(), "maxpool2d": nn.MaxPool2d(2), "flatten": nn.Flatten()}[layer.kind])
+    return nn.Sequential(*modules)
+
+
+def test_forward_gradients_and_running_statistics_match_pytorch():
+    config = preset_config("cnn", conv_channels=(4, 6), hidden_sizes=(16,), dropout=0.0)
+    net = build_network(architecture(config), np.random.default_rng(0), dtype=np.float64)
+    twin = torch_twin(net).train()
+    rng = np.random.default_rng(1)
+    X, y = rng.random((12, 784)), rng.integers(0, 10, 12)
+
+    logits = net.forward(X, training=True)
+    net.backward(cross_entropy(logits, y)[1])
+    X_t = torch.tensor(X.reshape(12, 1, 28, 28))
+    logits_t = twin(X_t)
+    torch.nn.functional.cross_entropy(logits_t, torch.tensor(y)).backward()
+
+    np.testing.assert_allclose(logits, logits_t.detach().numpy(), rtol=1e-9, atol=1e-12)
+    ours = [layer for layer in net.layers if layer.params]
+    theirs = [m for m in twin if list(m.parameters())]
+    for layer, module in zip(ours, theirs, strict=True):
+        names = {"conv2d": [("W", "weight")], "batchnorm": [("gamma", "weight"), ("beta", "bias")]}
+        for mine, torch_name in names.get(layer.kind, [("W", "weight"), ("b", "bias")]):
+            expected = getattr(module, torch_name).grad.numpy()
+            got = layer.grads[mine].T if layer.kind == "dense" and mine == "W" else layer.grads[mine]
+            np.testing.assert_allclose(got, expected, rtol=1e-7, atol=1e-12, err_msg=f"{layer.kind}.{mine}")
+        if layer.kind == "batchnorm":  # (torch's running variance is the unbiased one; ours the biased one)
+            np.testing.assert_allclose(layer.buffers["mean"], module.running_mean.numpy(), rtol=1e-9)
