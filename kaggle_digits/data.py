@@ -230,6 +230,22 @@ def split_dev(labels: np.ndarray, dev_size: float, rng: np.random.Generator) -> 
     return rng.permutation(train), dev
 
 
+def stratified_folds(labels: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
+    """The fold (0..k-1) of every row: each digit's rows shuffled and dealt round-robin, so folds differ by one row."""
+    classes, counts = np.unique(labels, return_counts=True)
+    if k < 2 or counts.min() < k:
+        raise KaggleDigitsError(
+            f"--folds {k}: use 2 or more folds, at most the rows of the rarest digit ({counts.min()})"
+        )
+    fold = np.empty(len(labels), np.int64)  # (N,)
+    offset = 0
+    for cls in classes:
+        members = rng.permutation(np.flatnonzero(labels == cls))
+        fold[members] = (offset + np.arange(len(members))) % k  # continue the deal where the last digit stopped
+        offset += len(members)
+    return fold
+
+
 def resolve_dev_count(n: int, dev_size: float) -> int:
     """Turn --dev-size (a fraction below 1, or a whole row count) into a row count that leaves rows to train."""
     if dev_size <= 0 or (dev_size >= 1 and dev_size != int(dev_size)):

@@ -9,11 +9,13 @@ import numpy as np
 
 from ..data import load_test
 from ..errors import KaggleDigitsError
-from ..nn.network import Ensemble
+from ..nn.network import MAX_VIEWS, Ensemble, with_views
 from .evaluation import run_train_data
-from .record import DataSource, Estimate, RunRecord, write_record
+from .plan import dev_split
+from .record import DataSource, RunRecord, write_record
 from .runs import Run, new_run_dir, timestamp, writable_folder
-from .train import TrainOutcome, dev_split, save_finished
+from .scoring import HeldOut, estimates, save_held_out
+from .train import TrainOutcome, save_finished
 
 
 def check_combinable(runs: list[Run]) -> None:
@@ -39,9 +41,12 @@ def combine_runs(
     runs: list[Run],
     runs_root: str | os.PathLike[str] = "runs",
     submissions_dir: str | os.PathLike[str] = "submissions",
+    views: int = 1,
 ) -> TrainOutcome:
     """An ensemble of runs trained on the same data and dev split; refuses runs whose splits differ."""
     check_combinable(runs)
+    if not 1 <= views <= MAX_VIEWS:
+        raise KaggleDigitsError(f"--tta {views}: use 1 (off) to {MAX_VIEWS} views")
     submissions_dir = writable_folder(submissions_dir, "submissions", "--submissions-dir")
     train = run_train_data(runs[0])
     _, dev_idx = dev_split(train, runs[0].record.config)
@@ -54,7 +59,7 @@ def combine_runs(
     networks = [net for run in runs for net in getattr(run.network, "networks", [run.network])]
     model = Ensemble(networks)
     test = load_test(runs[0].record.data.folder)
-    test_labels = model.predict(test.features())  # (T,)
+    test_labels = with_views(model, views).predict(test.features())  # (T,)
     first = runs[0].record
     run_dir = new_run_dir(runs_root, f"{timestamp()}-ensemble-{first.preset}-x{len(networks)}")
     record = RunRecord(
@@ -65,12 +70,12 @@ def combine_runs(
         members=len(networks),
         parameters=model.n_parameters,
         combined_from=[str(run.path) for run in runs],
+        tta=views,
         submission=str(Path(submissions_dir) / f"{run_dir.name}.csv"),
     )
     if len(dev_idx):
-        correct = int((model.predict(train.features(dev_idx)) == train.labels[dev_idx]).sum())
-        method = "dev split, last epoch" if first.config.keep == "last" else "dev split, best epochs (selected there)"
-        figure = Estimate.from_counts(correct, len(dev_idx), method)
-        record.estimate, record.selected = (figure, None) if first.config.keep == "last" else (None, figure)
+        scored = HeldOut(dev_idx, with_views(model, views).predict_proba(train.features(dev_idx)))
+        record.estimate, record.selected = estimates(record, scored, train.labels)
+        save_held_out(run_dir, scored)
     write_record(run_dir, record)
     return save_finished(run_dir, record, model, test_labels)

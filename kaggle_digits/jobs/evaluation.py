@@ -13,8 +13,9 @@ from ..data import Digits, load_train
 from ..errors import KaggleDigitsError
 from ..files import atomic_write_text
 from ..plots import plot_confusion, plot_curves, plot_misclassified
+from .plan import dev_split
 from .runs import Run
-from .train import curve_unit, dev_split
+from .scoring import HeldOut, load_held_out
 
 
 @dataclass(frozen=True)
@@ -57,13 +58,16 @@ def run_train_data(run: Run) -> Digits:
 
 
 def dev_predictions(run: Run) -> DevPredictions:
-    """Rebuild the run's dev split (same labels, size and seed) and predict it."""
+    """The run's held-out rows (dev split or out-of-fold) with the probabilities its estimate counted."""
     train = run_train_data(run)
-    _, dev_idx = dev_split(train, run.record.config)
-    if len(dev_idx) == 0:
+    scored = load_held_out(run.path)
+    if scored is None:  # a run from before held-out predictions were kept: rebuild its dev split and predict it
+        _, dev_idx = dev_split(train, run.record.config)
+        scored = HeldOut(dev_idx, run.network.predict_proba(train.features(dev_idx)))  # (M, 10)
+    if len(scored.rows) == 0:
         raise KaggleDigitsError(f"{run.path}: trained on every row (--dev-size 0); it has no held-out rows to examine")
-    proba = run.network.predict_proba(train.features(dev_idx))  # (M, 10)
-    return DevPredictions(train.images[dev_idx], train.labels[dev_idx], proba, dev_idx + 1)
+    rows = scored.rows
+    return DevPredictions(train.images[rows], train.labels[rows], scored.proba, rows + 1)
 
 
 def confusion_matrix(labels: np.ndarray, predicted: np.ndarray) -> np.ndarray:
@@ -173,9 +177,7 @@ def evaluate_run(run: Run) -> EvaluationOutcome:
     name = run.path.name
     confusion_path = plot_confusion(counts, f"{name}: dev accuracy {preds.accuracy:.4f}", run.path / "confusion.png")
     history = run.record.history
-    curves_path = (
-        plot_curves(history, name, run.path / "curves.png", curve_unit(run.record.config)) if history else None
-    )
+    curves_path = plot_curves(history, name, run.path / "curves.png", run.record.config.unit) if history else None
     summary = {
         "dev_accuracy": preds.accuracy,
         "confusion_matrix": counts.tolist(),

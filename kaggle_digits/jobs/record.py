@@ -120,11 +120,14 @@ class RunRecord:
     submission: str | None = None
     combined_from: list[str] = field(default_factory=list)
     tta: int = 1
+    fold_accuracies: list[float] = field(default_factory=list)
+    borrowed_estimate: Estimate | None = None  # a final fit's estimate, taken from an earlier run (--estimate-from)
     finished_at: float = 0.0  # time.time() when it finished; orders "newest"
+    pid: int = field(default_factory=os.getpid)  # the process that last trained it, to tell a dead "running" run
 
     @property
     def epochs_planned(self) -> int:
-        return self.config.epochs * max(1, self.members, self.folds) if not self.combined_from else 0
+        return 0 if self.combined_from else self.config.epochs * self.members * max(1, self.folds)
 
     @property
     def epochs_done(self) -> int:
@@ -151,8 +154,8 @@ class RunRecord:
         values["config"] = TrainConfig.from_dict(values["config"])
         values["data"] = DataSource(**values["data"])
         values["parts"] = [PartRecord(**p) for p in values["parts"]]
-        for key in ("estimate", "selected"):
-            if values[key] is not None:
+        for key in ("estimate", "selected", "borrowed_estimate"):
+            if values.get(key) is not None:
                 values[key] = Estimate(**(values[key] | {"ci95": tuple(values[key]["ci95"])}))
         return cls(**values)
 

@@ -61,11 +61,28 @@ def new_run_dir(root: str | os.PathLike[str], name: str) -> Path:
             raise KaggleDigitsError(f"{candidate}: cannot create run folder ({exc.strerror})") from None
 
 
+@dataclass(frozen=True)
+class LocalRun:
+    """A run folder and its record, model not loaded."""
+
+    path: Path
+    record: RunRecord
+
+
 def run_folders(root: str | os.PathLike[str]) -> list[Path]:
-    """Every folder under `root` that holds a run record, oldest first by creation of the record."""
-    root = Path(root)
-    found = [p.parent for p in root.glob(f"*/{METRICS_FILE}")]
-    return sorted(found, key=lambda p: (p / METRICS_FILE).stat().st_ctime)
+    """Every folder under `root` that holds a run record, oldest first (names start with the start time)."""
+    return sorted(p.parent for p in Path(root).glob(f"*/{METRICS_FILE}"))
+
+
+def local_runs(root: str | os.PathLike[str]) -> list[LocalRun]:
+    """Every readable run under `root`, oldest first; folders whose record cannot be read are skipped."""
+    found = []
+    for folder in run_folders(root):
+        try:
+            found.append(LocalRun(folder, read_record(folder)))
+        except KaggleDigitsError:
+            continue
+    return found
 
 
 def latest_run(root: str | os.PathLike[str]) -> Path:

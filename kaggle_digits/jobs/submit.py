@@ -13,24 +13,17 @@ from ..competition.kaggle_api import KaggleClient, RemoteSubmission, SubmissionL
 from ..data import load_test
 from ..errors import KaggleDigitsError
 from ..submission import read_submission
-from .record import RunRecord, read_record
-from .runs import run_folders
+from .record import read_record
+from .runs import LocalRun, local_runs
 
 
-@dataclass(frozen=True)
-class LocalRun:
-    """A run folder and its record."""
-
-    path: Path
-    record: RunRecord
-
-    def refusal(self) -> str | None:
-        """Why this run's submission should not be sent by default, or None when it should."""
-        if self.record.data.source == "sample":
-            return f"it comes from {self.path.name}, a --sample run (the bundled sample's test images, not Kaggle's)"
-        if self.record.status != "finished":
-            return f"it comes from {self.path.name}, a run that is {self.record.status}, not finished"
-        return None
+def refusal(run: LocalRun) -> str | None:
+    """Why a run's submission should not be sent by default, or None when it should."""
+    if run.record.data.source == "sample":
+        return f"it comes from {run.path.name}, a --sample run (the bundled sample's test images, not Kaggle's)"
+    if run.record.status != "finished":
+        return f"it comes from {run.path.name}, a run that is {run.record.status}, not finished"
+    return None
 
 
 @dataclass(frozen=True)
@@ -52,17 +45,6 @@ class SubmitPlan:
         )
 
 
-def local_runs(runs_root: Path) -> list[LocalRun]:
-    """Every readable run under `runs_root`, oldest first; unreadable folders are skipped."""
-    found = []
-    for folder in run_folders(runs_root):
-        try:
-            found.append(LocalRun(folder, read_record(folder)))
-        except KaggleDigitsError:
-            continue
-    return found
-
-
 def owner_of(path: Path, runs: list[LocalRun]) -> LocalRun | None:
     """The run whose submission is `path`."""
     target = path.resolve()
@@ -72,12 +54,12 @@ def owner_of(path: Path, runs: list[LocalRun]) -> LocalRun | None:
 def choose_file(target: Path | None, runs: list[LocalRun], force: bool) -> tuple[Path, LocalRun | None]:
     """The file meant: named, a run folder's submission, or the newest of a finished run on the full data."""
     if target is None:
-        eligible = [r for r in runs if r.refusal() is None and Path(r.record.submission or "").is_file()]
+        eligible = [r for r in runs if refusal(r) is None and Path(r.record.submission or "").is_file()]
         if eligible:
             chosen = max(eligible, key=lambda r: r.record.finished_at)
             return Path(chosen.record.submission), chosen
         newest = max(runs, key=lambda r: r.record.finished_at, default=None)
-        why = f"; the newest run is not one: {newest.refusal()}" if newest and newest.refusal() else ""
+        why = f"; the newest run is not one: {refusal(newest)}" if newest and refusal(newest) else ""
         raise KaggleDigitsError(
             f"no submission of a finished run on the full competition data{why}; train one on data/, "
             "or name a FILE or RUN (with --force for a sample or unfinished run)"
@@ -91,8 +73,8 @@ def choose_file(target: Path | None, runs: list[LocalRun], force: bool) -> tuple
         path = Path(run.record.submission)
     else:
         path, run = target, owner_of(target, runs)
-    if run is not None and run.refusal() and not force:
-        raise KaggleDigitsError(f"{path}: not sent, {run.refusal()}; add --force to send it anyway")
+    if run is not None and refusal(run) and not force:
+        raise KaggleDigitsError(f"{path}: not sent, {refusal(run)}; add --force to send it anyway")
     return path, run
 
 

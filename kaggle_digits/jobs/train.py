@@ -7,6 +7,7 @@ with the same weights, bit for bit on the same thread count, as a run never stop
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import time
@@ -16,19 +17,21 @@ from pathlib import Path
 
 import numpy as np
 
-from ..data import Digits, load_test, load_train, split_dev
+from ..data import Digits, load_test, load_train
 from ..errors import KaggleDigitsError
 from ..nn.augment import AffineAugment
-from ..nn.network import Ensemble, Model, Network, build_network
+from ..nn.network import MAX_VIEWS, Ensemble, Model, Network, build_network, with_views
 from ..nn.serialize import load_model, save_model
 from ..plots import plot_curves
 from ..submission import write_submission
 from ..training.architecture import architecture
 from ..training.checkpoint import load_checkpoint, read_extra, save_checkpoint
 from ..training.fit import Split, Trainer, TrainEvent
-from ..training.presets import TrainConfig
+from ..training.presets import PRESETS, TrainConfig
+from .plan import Part, generators, plan_parts
 from .record import DataSource, Estimate, PartRecord, RunRecord, read_record, write_record
 from .runs import CHECKPOINT_FILE, MODEL_FILE, new_run_dir, timestamp, writable_folder
+from .scoring import HeldOut, estimates, held_out, save_held_out
 
 Stage = Callable[[str], None]
 OnEvent = Callable[[TrainEvent], None]
@@ -43,6 +46,9 @@ class TrainRequest:
     runs_root: Path = Path("runs")
     submissions_dir: Path = Path("submissions")
     members: int = 1
+    folds: int = 0
+    tta: int = 1
+    estimate_from: Path | None = None  # for a final fit (--dev-size 0): an earlier run of the same configuration
     name: str = ""
     note: str = ""
 
@@ -73,20 +79,6 @@ class RunInterrupted(KaggleDigitsError):  # noqa: N818 (a stop, not an error)
         )
 
 
-@dataclass(frozen=True)
-class Part:
-    """One network to train: which rows it learns from and which it is scored on."""
-
-    kind: str  # "single" or "member"
-    index: int
-    seed: int
-    train_idx: np.ndarray
-    eval_idx: np.ndarray
-
-    def label(self, count: int) -> str:
-        return "" if self.kind == "single" else f"{self.kind} {self.index + 1}/{count}"
-
-
 @dataclass
 class Clock:
     """Wall-clock marks of a run's phases."""
@@ -108,32 +100,14 @@ class Clock:
         }
 
 
-def generators(seed: int) -> tuple[np.random.Generator, np.random.Generator, np.random.Generator]:
-    """Independent streams for the dev split, weight init and training (shuffles, dropout, augmentation)."""
-    split, init, train = np.random.SeedSequence(seed).spawn(3)
-    return np.random.default_rng(split), np.random.default_rng(init), np.random.default_rng(train)
-
-
-def curve_unit(config: TrainConfig) -> str:
-    """What one point of the history is: an epoch, or an iteration of full-batch gradient descent."""
-    return "iteration" if config.batch_size == 0 else "epoch"
-
-
-def dev_split(train: Digits, config: TrainConfig) -> tuple[np.ndarray, np.ndarray]:
-    """The run's (train, dev) row indices: a pure function of labels, dev size and seed, so reloads agree."""
-    split_seed = config.seed if config.split_seed is None else config.split_seed
-    rng = generators(split_seed)[0]
-    if config.dev_size == 0:
-        return rng.permutation(len(train)), np.zeros(0, np.int64)
-    return split_dev(train.labels, config.dev_size, rng)
-
-
 def start_run(request: TrainRequest) -> tuple[Path, RunRecord]:
     """Check every output place and create the run folder with its record, before any data is read."""
-    if request.members < 1:
-        raise KaggleDigitsError(f"--ensemble {request.members}: train at least 1 model")
+    check_request(request)
+    borrowed = borrowed_estimate(request)
     submissions_dir = writable_folder(request.submissions_dir, "submissions", "--submissions-dir")
-    suffix = f"-x{request.members}" if request.members > 1 else ""
+    suffix = (f"-{request.folds}fold" if request.folds else "") + (
+        f"-x{request.members}" if request.members > 1 else ""
+    )
     run_dir = new_run_dir(request.runs_root, f"{timestamp()}-{request.name or request.config.preset}{suffix}")
     record = RunRecord(
         name=run_dir.name,
@@ -141,11 +115,46 @@ def start_run(request: TrainRequest) -> tuple[Path, RunRecord]:
         config=request.config,
         data=request.data,
         members=request.members,
+        folds=request.folds,
+        tta=request.tta,
         note=request.note,
         submission=str(submissions_dir / f"{run_dir.name}.csv"),
+        borrowed_estimate=borrowed,
     )
     write_record(run_dir, record)
     return run_dir, record
+
+
+def check_request(request: TrainRequest) -> None:
+    """Options that cannot work together are refused before anything is created."""
+    if request.members < 1:
+        raise KaggleDigitsError(f"--ensemble {request.members}: train at least 1 model")
+    if request.folds == 1 or request.folds < 0:
+        raise KaggleDigitsError(f"--folds {request.folds}: use 2 or more folds (5 is usual), or 0 for a dev split")
+    if request.folds and request.config.dev_size != PRESETS[request.config.preset].dev_size:
+        raise KaggleDigitsError("--folds and --dev-size: choose one; every fold is held out once, so no dev split")
+    if request.estimate_from is not None and request.config.dev_size != 0:
+        raise KaggleDigitsError("--estimate-from is for a final fit on every row: add --dev-size 0")
+    if not 1 <= request.tta <= MAX_VIEWS:
+        raise KaggleDigitsError(f"--tta {request.tta}: use 1 (off) to {MAX_VIEWS} views")
+
+
+def borrowed_estimate(request: TrainRequest) -> Estimate | None:
+    """The estimate of the named earlier run, refused unless it trained the same configuration on the same data."""
+    if request.estimate_from is None:
+        return None
+    source = read_record(request.estimate_from)
+    mine = request.config.replace(dev_size=0.1, split_seed=0, keep="last")
+    theirs = source.config.replace(dev_size=0.1, split_seed=0, keep="last")
+    if mine != theirs or source.tta != request.tta:
+        raise KaggleDigitsError(
+            f"--estimate-from {request.estimate_from}: trained another configuration; its estimate says nothing "
+            "about this one (same preset, options and --tta needed)"
+        )
+    if source.estimate is None:
+        raise KaggleDigitsError(f"--estimate-from {request.estimate_from}: that run has no estimate of its own")
+    method = f"from {request.estimate_from.name} ({source.estimate.method}), same configuration on fewer rows"
+    return Estimate(source.estimate.accuracy, source.estimate.ci95, source.estimate.rows, method)
 
 
 def train_run(request: TrainRequest, on_event: OnEvent | None = None, stage: Stage | None = None) -> TrainOutcome:
@@ -188,20 +197,23 @@ def execute(run_dir: Path, record: RunRecord, on_event: OnEvent | None, stage: S
     """
     stage = stage or (lambda _: None)
     clock = Clock()
+    record.status, record.pid = "running", os.getpid()
     networks: list[Network] = []
+    parts: list[Part] = []
     try:
         stage("Loading data")
         train, test = load_data(record, run_dir)
         clock.mark("loaded")
-        parts = plan_parts(train, record)
+        parts = plan_parts(train, record.config, record.members, record.folds)
+        describe_data(record, train, parts)
         for part in parts:
-            networks.append(train_part(run_dir, record, train, part, len(parts), on_event, stage))
+            networks.append(train_part(run_dir, record, train, part, on_event, stage))
     except KeyboardInterrupt as stop:
         record.status = "interrupted"
         write_record(run_dir, record)
-        count = max(1, record.members)
-        where = f" of {record.parts[0].kind} {len(networks) + 1}/{count}" if count > 1 else ""
-        done = record.parts[len(networks)].epochs_done if len(networks) < len(record.parts) else 0
+        current = parts[len(networks)] if parts and len(networks) < len(parts) else None
+        where = f" of {current.label}" if current and current.label else ""
+        done = record.parts[current.index].epochs_done if current else 0
         raise RunInterrupted(run_dir, done, record.config.epochs, where, getattr(stop, "exit_code", 130)) from None
     clock.mark("trained")
     return finish(run_dir, record, networks, train, test, parts, clock, stage)
@@ -220,25 +232,13 @@ def load_data(record: RunRecord, run_dir: Path) -> tuple[Digits, Digits]:
     return train, test
 
 
-def plan_parts(train: Digits, record: RunRecord) -> list[Part]:
-    """The networks this run trains: one, or `members` with seeds seed, seed+1, … on one dev split."""
-    config = record.config
-    train_idx, dev_idx = dev_split(train, config)
-    count = record.members
-    kind = "member" if count > 1 else "single"
-    parts = [Part(kind, m, config.seed + m, train_idx, dev_idx) for m in range(count)]
+def describe_data(record: RunRecord, train: Digits, parts: list[Part]) -> None:
+    """Fill the record's data fingerprint and row counts, and its part list on a first start."""
     if not record.parts:
         record.parts = [PartRecord(kind=p.kind, index=p.index, seed=p.seed) for p in parts]
-    record.data = DataSource(
-        record.data.source,
-        record.data.dir,
-        train.fingerprint,
-        "",
-        len(train_idx),
-        len(dev_idx),
-        0,
-    )
-    return parts
+    held_out = len(train) if record.folds else len(parts[0].eval_idx)
+    fields = {"train_fingerprint": train.fingerprint, "train_rows": len(parts[0].train_idx), "dev_rows": held_out}
+    record.data = dataclasses.replace(record.data, **fields)
 
 
 def part_file(run_dir: Path, part: Part) -> Path:
@@ -246,15 +246,15 @@ def part_file(run_dir: Path, part: Part) -> Path:
 
 
 def train_part(
-    run_dir: Path, record: RunRecord, train: Digits, part: Part, count: int, on_event: OnEvent | None, stage: Stage
+    run_dir: Path, record: RunRecord, train: Digits, part: Part, on_event: OnEvent | None, stage: Stage
 ) -> Network:
     """Train one part, continuing from its checkpoint when there is one; a finished part is read back instead."""
     done = part_file(run_dir, part)
     if done.is_file():
         network, _ = load_model(done)
         return network
-    if count > 1:
-        stage(f"{part.label(count).capitalize()} (seed {part.seed})")
+    if part.label:
+        stage(f"{part.label.capitalize()} (seed {part.seed})")
     config = record.config.replace(seed=part.seed)
     _, init_rng, train_rng = generators(part.seed)
     network = build_network(architecture(config), init_rng)
@@ -273,7 +273,7 @@ def train_part(
         update_part(part_record, trainer)
         write_record(run_dir, record)
 
-    trainer = Trainer(network, split, config, train_rng, augment, on_event, after_epoch, part.label(count))
+    trainer = Trainer(network, split, config, train_rng, augment, on_event, after_epoch, part.label)
     if checkpoint.is_file() and read_extra(checkpoint).get("part") == part.index:
         load_checkpoint(checkpoint, trainer)
         stage(f"Resuming from epoch {trainer.state.epoch}/{config.epochs}")
@@ -293,22 +293,6 @@ def update_part(part: PartRecord, trainer: Trainer) -> None:
     part.samples_per_s = round(state.samples_per_s, 1)
 
 
-def estimates(
-    record: RunRecord, model: Model, X_dev: np.ndarray, y_dev: np.ndarray
-) -> tuple[Estimate | None, Estimate | None]:
-    """(estimate, selected): the last epoch's dev accuracy, and the best epoch's beside it when that was kept."""
-    if len(y_dev) == 0:
-        return None, None
-    correct = int((model.predict(X_dev) == y_dev).sum())
-    if record.config.keep == "last":
-        return Estimate.from_counts(correct, len(y_dev), "dev split, last epoch"), None
-    selected = Estimate.from_counts(correct, len(y_dev), "dev split, best epoch (selected on these rows)")
-    if len(record.parts) == 1 and record.parts[0].last_accuracy is not None:
-        last = round(record.parts[0].last_accuracy * len(y_dev))
-        return Estimate.from_counts(last, len(y_dev), "dev split, last epoch"), selected
-    return None, selected
-
-
 def finish(
     run_dir: Path,
     record: RunRecord,
@@ -321,29 +305,43 @@ def finish(
 ) -> TrainOutcome:
     """Combine the parts, score them, predict test.csv, and write submission, model, curves and record."""
     model: Model = networks[0] if len(networks) == 1 else Ensemble(networks)
-    dev_idx = parts[0].eval_idx
-    record.estimate, record.selected = estimates(record, model, train.features(dev_idx), train.labels[dev_idx])
+    scored = held_out(parts, networks, train, record.tta)
+    record.estimate, record.selected = estimates(record, scored, train.labels)
+    record.estimate = record.estimate or record.borrowed_estimate
+    if record.folds:
+        record.fold_accuracies = fold_accuracies(scored, parts, train.labels)
+    save_held_out(run_dir, scored)
     stage("Predicting test.csv")
-    test_labels = model.predict(test.features())  # (T,)
+    test_labels = with_views(model, record.tta).predict(test.features())  # (T,)
     clock.mark("predicted")
-    record.data = DataSource(**(record.data.__dict__ | {"test_fingerprint": test.fingerprint, "test_rows": len(test)}))
+    record.data = dataclasses.replace(record.data, test_fingerprint=test.fingerprint, test_rows=len(test))
     record.parameters = model.n_parameters
     speeds = [p.samples_per_s for p in record.parts]
     record.timings = clock.timings(float(np.mean(speeds)) if speeds else 0.0)
     return save_finished(run_dir, record, model, test_labels)
 
 
+def fold_accuracies(scored: HeldOut, parts: list[Part], labels: np.ndarray) -> list[float]:
+    """Each fold's accuracy on its own held-out rows."""
+    fold_of = np.full(len(labels), -1)
+    for part in parts:
+        fold_of[part.eval_idx] = part.fold
+    hits = scored.proba.argmax(axis=1) == labels[scored.rows]  # (N,)
+    folds = fold_of[scored.rows]
+    return [round(float(hits[folds == k].mean()), 6) for k in range(max(folds) + 1)]
+
+
 def save_finished(run_dir: Path, record: RunRecord, model: Model, test_labels: np.ndarray) -> TrainOutcome:
     """Write submission, model.npz and curves.png, then mark the record finished and drop the part files."""
     write_submission(record.submission, test_labels, record.data.test_rows)
-    meta = {"run": run_dir.name, "estimate": record.estimate.accuracy if record.estimate else None}
+    meta = {"run": run_dir.name, "tta": record.tta, "estimate": record.estimate.accuracy if record.estimate else None}
     save_model(run_dir / MODEL_FILE, model, {"config": record.config.to_dict(), "meta": meta})
     if record.history:
         figure = record.estimate or record.selected
         heading = f"{run_dir.name}: dev accuracy {figure.accuracy:.4f}" if figure else run_dir.name
         first = record.parts[0]
         kept = first.best_epoch if record.config.keep == "best" else first.epochs_done
-        plot_curves(record.history, heading, run_dir / "curves.png", curve_unit(record.config), kept)
+        plot_curves(record.history, heading, run_dir / "curves.png", record.config.unit, kept)
     record.status = "finished"
     record.finished_at = time.time()
     write_record(run_dir, record)
@@ -354,10 +352,15 @@ def save_finished(run_dir: Path, record: RunRecord, model: Model, test_labels: n
 
 
 def predict_run(
-    model_path: str | os.PathLike[str], data_dir: str | os.PathLike[str], out: str | os.PathLike[str]
+    model_path: str | os.PathLike[str],
+    data_dir: str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    views: int | None = None,
 ) -> tuple[Path, np.ndarray]:
-    """Write a submission for `data_dir`/test.csv from a saved model; returns the path and the labels."""
-    model, _ = load_model(model_path)
+    """Write a submission for `data_dir`/test.csv from a saved model (with its run's test-time views unless
+    `views` is given); returns the path and the labels."""
+    model, info = load_model(model_path)
+    views = views or info.get("meta", {}).get("tta", 1)
     test = load_test(data_dir)
-    labels = model.predict(test.features())  # (T,)
+    labels = with_views(model, views).predict(test.features())  # (T,)
     return write_submission(out, labels, len(test)), labels

@@ -1,4 +1,4 @@
-"""On-the-fly data augmentation: a random small affine warp per image, vectorised over the whole batch."""
+"""Augmentation: a random small affine warp per image for training, fixed one-pixel shifts for test time."""
 
 from __future__ import annotations
 
@@ -52,3 +52,17 @@ def bilinear_sample(images: np.ndarray, src_y: np.ndarray, src_x: np.ndarray) ->
     top = flat[base] * (1 - wx) + right[base] * wx  # (N, P)
     bottom = below[base] * (1 - wx) + below_right[base] * wx
     return top * (1 - wy) + bottom * wy  # (N, P)
+
+
+TTA_SHIFTS = ((0, 0), (0, 1), (0, -1), (1, 0), (-1, 0), (1, 1), (-1, -1), (1, -1), (-1, 1))  # (down, right) pixels
+
+
+def shift_images(X: np.ndarray, down: int, right: int) -> np.ndarray:
+    """Flattened 28x28 images (N, 784) moved by whole pixels, zeros flowing in at the edges."""
+    side = IMAGE_SIDE
+    images = X.reshape(len(X), side, side)  # (N, 28, 28) view
+    out = np.zeros_like(images)
+    rows_to, rows_from = slice(max(down, 0), side + min(down, 0)), slice(max(-down, 0), side - max(down, 0))
+    cols_to, cols_from = slice(max(right, 0), side + min(right, 0)), slice(max(-right, 0), side - max(right, 0))
+    out[:, rows_to, cols_to] = images[:, rows_from, cols_from]
+    return out.reshape(len(X), side * side)  # (N, 784)

@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from ..constants import N_CLASSES, N_PIXELS
+from .augment import TTA_SHIFTS, shift_images
 from .batchnorm import BatchNorm
 from .conv import Conv2D
 from .layers import Dense, Dropout, Flatten, Layer, ReLU
@@ -111,3 +112,31 @@ class Ensemble:
 
 
 Model = Network | Ensemble
+
+
+MAX_VIEWS = len(TTA_SHIFTS)
+
+
+class TestTimeAugmented:
+    """A model whose softmax is averaged over each image and its first `views - 1` one-pixel shifts."""
+
+    def __init__(self, model: Network | Ensemble, views: int):
+        if not 1 <= views <= len(TTA_SHIFTS):
+            raise ValueError(f"test-time views {views}: use 1 to {len(TTA_SHIFTS)}")
+        self.model, self.views = model, views
+
+    def predict_proba(self, X: np.ndarray, batch_size: int = 256) -> np.ndarray:
+        shifts = TTA_SHIFTS[: self.views]
+        return np.mean([self.model.predict_proba(shift_images(X, *s), batch_size) for s in shifts], axis=0)  # (N, 10)
+
+    def predict(self, X: np.ndarray, batch_size: int = 256) -> np.ndarray:
+        return self.predict_proba(X, batch_size).argmax(axis=1)  # (N,)
+
+    @property
+    def n_parameters(self) -> int:
+        return self.model.n_parameters
+
+
+def with_views(model: Model, views: int) -> Model | TestTimeAugmented:
+    """`model` itself for one view, else the model under test-time augmentation."""
+    return model if views == 1 else TestTimeAugmented(model, views)

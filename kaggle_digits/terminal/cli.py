@@ -18,6 +18,7 @@ from ..errors import KaggleDigitsError
 from ..jobs.ensemble import combine_runs
 from ..jobs.evaluation import evaluate_run, misclassified_picture
 from ..jobs.inspect import digit_with_prediction
+from ..jobs.overview import list_runs, remember_scores
 from ..jobs.record import DataSource, read_record
 from ..jobs.runs import load_run, resolve_run
 from ..jobs.submit import check_daily_limit, limits_or_none, plan_submission, submissions_with_runs, wait_for_score
@@ -25,10 +26,12 @@ from ..jobs.train import TrainRequest, predict_run, resume_run, train_run
 from ..plots import show_png
 from ..training.presets import KEEP, PRESETS, preset_config
 from .display import (
+    WIDE_TABLE,
     TrainingProgress,
     class_report_table,
     confusions_table,
     digit_text,
+    runs_table,
     submissions_table,
     summary_table,
     top_probabilities,
@@ -80,6 +83,13 @@ RunsDir = Annotated[Path, typer.Option("--runs-dir", help="Folder of run folders
 NewRunsDir = Annotated[Path, typer.Option("--runs-dir", help="Where the new run folder goes.")]
 SubmissionsDir = Annotated[Path, typer.Option("--submissions-dir", help="Where submission CSVs go.")]
 RunArg = Annotated[Path | None, typer.Argument(help="A run folder (default: the newest under --runs-dir).")]
+Tta = Annotated[
+    int,
+    typer.Option(
+        "--tta",
+        help="Test-time augmentation: average the softmax over N views (the image and N-1 one-pixel shifts); 1 is off.",
+    ),
+]
 
 
 def show_version(value: bool) -> None:
@@ -155,6 +165,21 @@ def train(
         typer.Option(help="Dev split: a fraction in (0, 1) like 0.1, a whole row count like 4200, or 0 for none."),
     ] = None,
     ensemble: Annotated[int, typer.Option(help="Train K models (seeds seed..seed+K-1), average their softmax.")] = 1,
+    folds: Annotated[
+        int,
+        typer.Option(
+            help="K-fold cross-validation: K models, each scored on the fold it never saw; the out-of-fold accuracy "
+            "over every row is the estimate, the K models averaged make the submission. 0: a dev split."
+        ),
+    ] = 0,
+    tta: Tta = 1,
+    estimate_from: Annotated[
+        Path | None,
+        typer.Option(
+            help="With --dev-size 0 (a final fit on every row, which has no held-out rows): take the estimate from "
+            "this earlier run of the same configuration, e.g. its --folds 5 run."
+        ),
+    ] = None,
     name: Annotated[str, typer.Option(help="A label for the run, used in its folder name.")] = "",
     note: Annotated[str, typer.Option(help="A free-text note kept in the run's record.")] = "",
     resume: Annotated[
@@ -179,7 +204,13 @@ def train(
         dev_size=parse_dev_size(dev_size),
     )
     if resume is not None:
-        given = [k for k, v in overrides.items() if v is not None] + (["--ensemble"] if ensemble != 1 else [])
+        modes = {
+            "--ensemble": ensemble != 1,
+            "--folds": folds != 0,
+            "--tta": tta != 1,
+            "--estimate-from": estimate_from,
+        }
+        given = [k for k, v in overrides.items() if v is not None] + [k for k, v in modes.items() if v]
         if given:
             raise KaggleDigitsError(f"--resume takes the run's own configuration; drop {', '.join(given)}")
         config, request = read_record(resume).config, None
@@ -191,6 +222,9 @@ def train(
             runs_root=runs_dir,
             submissions_dir=submissions_dir,
             members=ensemble,
+            folds=folds,
+            tta=tta,
+            estimate_from=estimate_from,
             name=name,
             note=note,
         )
@@ -209,6 +243,9 @@ def predict(
     sample: Annotated[bool, typer.Option("--sample", help="Predict the bundled sample's test.csv.")] = False,
     data_dir: Annotated[
         Path | None, typer.Option("--data-dir", help="Folder with test.csv (default: the run's own data).")
+    ] = None,
+    tta: Annotated[
+        int | None, typer.Option("--tta", help="Test-time views, 1 to 9 (default: what the run used).")
     ] = None,
     runs_dir: RunsDir = Path("runs"),
     submissions_dir: SubmissionsDir = Path("submissions"),
@@ -296,18 +333,30 @@ def submissions(
 ) -> None:
     """Your recent Kaggle submissions, beside the local run (preset, estimate) that wrote each file."""
     rows = submissions_with_runs(kaggle_client(competition, verbose), runs_root=runs_dir, limit=limit)
+    remember_scores(runs_dir, [row.remote for row in rows])
     console.print(submissions_table(rows, competition))
+
+
+@app.command()
+def runs(
+    sort: Annotated[str, typer.Option(help="newest (first) or estimate (best first).")] = "newest",
+    runs_dir: RunsDir = Path("runs"),
+) -> None:
+    """Local runs side by side: data, mode, progress, status, estimate, public score (from the last `submissions`)."""
+    out = console if console.is_terminal else Console(width=WIDE_TABLE)  # piped output is not cut to 80 columns
+    out.print(runs_table(list_runs(runs_dir, sort), runs_dir, out.width))
 
 
 @app.command(name="ensemble")
 def ensemble_runs(
     runs: Annotated[list[Path], typer.Argument(help="Two or more run folders trained on the same dev split.")],
+    tta: Tta = 1,
     runs_dir: NewRunsDir = Path("runs"),
     submissions_dir: SubmissionsDir = Path("submissions"),
 ) -> None:
     """Combine saved runs: average their softmax, score the ensemble on dev, write its run and submission."""
     loaded = [load_run(resolve_run(r, runs_dir)) for r in runs]
-    outcome = combine_runs(loaded, runs_root=runs_dir, submissions_dir=submissions_dir)
+    outcome = combine_runs(loaded, runs_root=runs_dir, submissions_dir=submissions_dir, views=tta)
     console.print(summary_table(outcome))
 
 

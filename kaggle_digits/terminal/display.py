@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+from rich import box
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -19,12 +20,14 @@ from rich.text import Text
 
 from ..constants import IMAGE_SIDE
 from ..jobs.evaluation import ClassReport
+from ..jobs.overview import RunRow
 from ..jobs.submit import SubmissionRow
-from ..jobs.train import TrainOutcome, curve_unit
+from ..jobs.train import TrainOutcome
 from ..training.fit import TrainEvent
 from ..training.presets import TrainConfig
 
 WIDE = 110  # terminal columns from which the progress line has room for a bar
+WIDE_TABLE = 170  # terminal columns from which the runs table fits on one line a run; narrower: two lines a run
 
 
 class TrainingProgress:
@@ -35,7 +38,7 @@ class TrainingProgress:
 
     def __init__(self, console: Console, config: TrainConfig):
         self.console, self.config = console, config
-        self.unit = curve_unit(config)
+        self.unit = config.unit
         columns = [TextColumn("[bold]{task.description}")]
         if console.width >= WIDE:
             columns.append(BarColumn(bar_width=20))
@@ -76,6 +79,7 @@ class TrainingProgress:
                 f"{where}{self.unit} {r.epoch}/{event.epochs} · loss {r.loss:.4f} · train {r.train_accuracy:.4f} · "
                 f"[bold]dev {fields['dev']}[/] · lr {r.learning_rate:.1e} · {event.elapsed:.1f} s",
                 highlight=False,
+                soft_wrap=True,
             )
         self.progress.update(
             self.task,
@@ -103,18 +107,24 @@ def summary_table(outcome: TrainOutcome) -> Table:
     table.add_column()
     table.add_row("preset", f"{r.preset}  ({describe(r.config)}, {r.parameters:,} parameters)")
     data = r.data
-    table.add_row("data", f"{data.label}  ({data.train_rows:,} train / {data.dev_rows:,} dev)")
+    if r.folds:
+        table.add_row("data", f"{data.label}  ({data.dev_rows:,} rows in {r.folds} stratified folds)")
+        table.add_row("folds", "accuracy on its own fold: " + ", ".join(f"{a:.4f}" for a in r.fold_accuracies))
+    else:
+        table.add_row("data", f"{data.label}  ({data.train_rows:,} train / {data.dev_rows:,} dev)")
     if r.estimate is not None:
         table.add_row("estimate", f"[bold green]{r.estimate.text()}[/]")
     else:
-        table.add_row("estimate", "none: no held-out rows (trained on every row)")
+        table.add_row("estimate", "none: no held-out rows (trained on every row; see --estimate-from)")
     if r.selected is not None:
         table.add_row("selected", f"{r.selected.text()}; optimistic, not an estimate")
     if r.combined_from:
         table.add_row("runs", ", ".join(Path(p).name for p in r.combined_from) + "; softmax averaged")
-    elif len(r.parts) > 1:
+    elif len(r.parts) > 1 and not r.folds:
         accuracies = ", ".join(f"{p.last_accuracy:.4f}" for p in r.parts if p.last_accuracy is not None)
         table.add_row("members", f"{len(r.parts)} (last-epoch dev accuracy {accuracies}); softmax averaged")
+    if r.tta > 1:
+        table.add_row("test-time", f"{r.tta} views (the image and {r.tta - 1} one-pixel shifts), softmax averaged")
     t = r.timings
     if t:
         timing = f"load {t['load_s']:.1f} s · train {t['train_s']:.1f} s · predict {t['predict_s']:.1f} s"
@@ -144,6 +154,50 @@ def submissions_table(rows: list[SubmissionRow], competition: str) -> Table:
         )
     if not rows:
         table.caption = "no submissions yet"
+    return table
+
+
+def run_cells(row: RunRow) -> dict[str, str]:
+    """The runs table's cells for one run."""
+    r = row.record
+    modes = [f"{r.folds} folds"] if r.folds else []
+    modes += [f"x{r.members}"] if r.members > 1 else []
+    modes += [f"tta {r.tta}"] if r.tta > 1 else []
+    figure = r.estimate
+    seconds = r.timings.get("total_s", 0.0)
+    colour = {"finished": "green", "failed": "red"}.get(row.status, "yellow")
+    return {
+        "run": r.name + (f" [dim]{r.note}[/]" if r.note else ""),
+        "preset": r.preset,
+        "data": r.data.source,
+        "mode": " ".join(modes) or "single",
+        "epochs": f"{r.epochs_done}/{r.epochs_planned}" if r.epochs_planned else "",
+        "status": f"[{colour}]{row.status}[/]",
+        "estimate": f"{figure.accuracy:.4f} ± {(figure.ci95[1] - figure.ci95[0]) / 2:.4f}" if figure else "none",
+        "public": row.public_score or "–",
+        "time": f"{seconds / 60:.1f} min" if seconds else "",
+        "submission": r.submission if r.submission and r.status == "finished" else "",
+    }
+
+
+def runs_table(rows: list[RunRow], runs_root: Path, width: int) -> Table | Text:
+    """Local runs, newest first: a table where there is room, two lines a run on a narrow terminal."""
+    cells = [run_cells(row) for row in rows]
+    if not cells:
+        return Text(f"No runs in {runs_root} yet: `kaggle-digits train` makes one.")
+    if width < WIDE_TABLE:
+        text = Text()
+        for c in cells:
+            text.append_text(Text.from_markup(f"[bold]{c['run']}[/]  {c['preset']} · {c['data']} · {c['mode']} · "))
+            text.append_text(Text.from_markup(f"{c['epochs']} epochs · {c['status']}\n"))
+            text.append_text(Text.from_markup(f"    estimate {c['estimate']} · public {c['public']} · {c['time']}\n"))
+        return text
+    table = Table(title=f"Runs in {runs_root}", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+    for column in cells[0]:
+        right = column in ("epochs", "estimate", "public", "time")
+        table.add_column(column, justify="right" if right else "left", no_wrap=column in ("run", "submission"))
+    for c in cells:
+        table.add_row(*c.values())
     return table
 
 

@@ -85,6 +85,11 @@ class TrainConfig:
             if not ok:
                 raise KaggleDigitsError(message)
 
+    @property
+    def unit(self) -> str:
+        """What one point of the history is: an epoch, or an iteration of full-batch gradient descent."""
+        return "iteration" if self.batch_size == 0 else "epoch"
+
     def replace(self, **overrides: Any) -> TrainConfig:
         """A copy with the given fields changed; `None` values leave a field as it is."""
         return dataclasses.replace(self, **{k: v for k, v in overrides.items() if v is not None})

@@ -1,0 +1,87 @@
+"""A run's held-out predictions and the honest estimate made from them.
+
+Dev-split runs are scored on their dev rows; k-fold runs on every row, each by the networks that never saw its fold
+(out-of-fold). The probabilities are kept beside the model (`heldout.npz`), so `evaluate` and `misclassified` look
+at exactly what the estimate counted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..data import Digits
+from ..errors import KaggleDigitsError
+from ..files import atomic_path
+from ..nn.network import Ensemble, Network, with_views
+from .plan import Part
+from .record import Estimate, RunRecord
+
+HELDOUT_FILE = "heldout.npz"
+
+
+@dataclass(frozen=True)
+class HeldOut:
+    """Softmax of held-out rows of train.csv, by the networks that did not train on them."""
+
+    rows: np.ndarray  # (M,) 0-based rows of train.csv
+    proba: np.ndarray  # (M, 10)
+
+    def correct(self, labels: np.ndarray) -> int:
+        return int((self.proba.argmax(axis=1) == labels[self.rows]).sum())
+
+
+def held_out(parts: list[Part], networks: list[Network], train: Digits, views: int) -> HeldOut:
+    """Each held-out row predicted by the (averaged) networks of its dev split or fold."""
+    groups: dict[int, list[Network]] = {}
+    for part, network in zip(parts, networks, strict=True):
+        groups.setdefault(part.fold, []).append(network)
+    rows, probas = [], []
+    for fold, members in sorted(groups.items()):
+        eval_idx = next(p.eval_idx for p in parts if p.fold == fold)
+        if len(eval_idx):
+            model = with_views(members[0] if len(members) == 1 else Ensemble(members), views)
+            rows.append(eval_idx)
+            probas.append(model.predict_proba(train.features(eval_idx)))  # (M_k, 10)
+    if not rows:
+        return HeldOut(np.zeros(0, np.int64), np.zeros((0, 10), np.float32))
+    rows_all = np.concatenate(rows)
+    order = np.argsort(rows_all, kind="stable")
+    return HeldOut(rows_all[order], np.concatenate(probas)[order].astype(np.float32))
+
+
+def estimates(record: RunRecord, scored: HeldOut, labels: np.ndarray) -> tuple[Estimate | None, Estimate | None]:
+    """(estimate, selected). Kept last epochs: the held-out accuracy is the estimate. Kept best epochs: that
+    accuracy was selected on the same rows, so it is shown as `selected`, and the estimate is the last epoch's."""
+    n = len(scored.rows)
+    if n == 0:
+        return None, None
+    views = f", {record.tta} test-time views" if record.tta > 1 else ""
+    where = f"out-of-fold, {record.folds} folds" if record.folds else "dev split"
+    correct = scored.correct(labels)
+    if record.config.keep == "last":
+        return Estimate.from_counts(correct, n, f"{where}, last epoch{views}"), None
+    selected = Estimate.from_counts(correct, n, f"{where}, best epoch{views} (selected on these rows)")
+    if len(record.parts) == 1 and record.parts[0].last_accuracy is not None and record.tta == 1:
+        last = round(record.parts[0].last_accuracy * n)
+        return Estimate.from_counts(last, n, f"{where}, last epoch"), selected
+    return None, selected
+
+
+def save_held_out(run_dir: Path, scored: HeldOut) -> None:
+    with atomic_path(run_dir / HELDOUT_FILE) as tmp, tmp.open("wb") as handle:
+        np.savez(handle, rows=scored.rows, proba=scored.proba)
+
+
+def load_held_out(run_dir: Path) -> HeldOut | None:
+    """The held-out predictions a run kept, or None for runs written before they were kept."""
+    path = run_dir / HELDOUT_FILE
+    if not path.is_file():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as stored:
+            return HeldOut(stored["rows"], stored["proba"])
+    except (OSError, ValueError, KeyError) as exc:
+        raise KaggleDigitsError(f"{path}: not readable ({type(exc).__name__}); train the run again") from None
