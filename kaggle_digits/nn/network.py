@@ -117,7 +117,7 @@ Model = Network | Ensemble
 MAX_VIEWS = len(TTA_SHIFTS)
 
 
-class TestTimeAugmented:
+class ViewAveraged:
     """A model whose softmax is averaged over each image and its first `views - 1` one-pixel shifts."""
 
     def __init__(self, model: Network | Ensemble, views: int):
@@ -137,6 +137,6 @@ class TestTimeAugmented:
         return self.model.n_parameters
 
 
-def with_views(model: Model, views: int) -> Model | TestTimeAugmented:
+def with_views(model: Model, views: int) -> Model | ViewAveraged:
     """`model` itself for one view, else the model under test-time augmentation."""
-    return model if views == 1 else TestTimeAugmented(model, views)
+    return model if views == 1 else ViewAveraged(model, views)

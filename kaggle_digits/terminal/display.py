@@ -124,7 +124,7 @@ def summary_table(outcome: TrainOutcome) -> Table:
         accuracies = ", ".join(f"{p.last_accuracy:.4f}" for p in r.parts if p.last_accuracy is not None)
         table.add_row("members", f"{len(r.parts)} (last-epoch dev accuracy {accuracies}); softmax averaged")
     if r.tta > 1:
-        table.add_row("test-time", f"{r.tta} views (the image and {r.tta - 1} one-pixel shifts), softmax averaged")
+        table.add_row("test-time", f"{r.tta} views (the image and {r.tta - 1} one-pixel shift{'s' if r.tta > 2 else ''}), softmax averaged")
     t = r.timings
     if t:
         timing = f"load {t['load_s']:.1f} s · train {t['train_s']:.1f} s · predict {t['predict_s']:.1f} s"
@@ -195,7 +195,7 @@ def runs_table(rows: list[RunRow], runs_root: Path, width: int) -> Table | Text:
     table = Table(title=f"Runs in {runs_root}", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
     for column in cells[0]:
         right = column in ("epochs", "estimate", "public", "time")
-        table.add_column(column, justify="right" if right else "left", no_wrap=column in ("run", "submission"))
+        table.add_column(column, justify="right" if right else "left", no_wrap=column == "run", overflow="fold")
     for c in cells:
         table.add_row(*c.values())
     return table
