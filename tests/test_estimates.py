@@ -1,4 +1,4 @@
-"""Honest estimates: stratified folds and out-of-fold scores, final fits, test-time views, the runs table, old records."""
+"""Honest estimates: stratified folds, out-of-fold scores, final fits, test-time views, the runs table, old records."""
 
 from __future__ import annotations
 
@@ -119,7 +119,7 @@ def test_runs_lists_newest_first_or_by_estimate_with_public_scores_kept_offline(
     strong = train_run(request(blob_dir, tmp_path, name="strong"))
     assert [r.path for r in list_runs(tmp_path / "runs")] == [strong.run_dir, weak.run_dir]
     assert weak.record.estimate.accuracy < strong.record.estimate.accuracy
-    assert [r.path for r in list_runs(tmp_path / "runs", "estimate")][0] == strong.run_dir
+    assert next(r.path for r in list_runs(tmp_path / "runs", "estimate")) == strong.run_dir
 
     class Remote:
         file_name, public_score = f"{strong.run_dir.name}.csv", "0.99100"

@@ -124,7 +124,8 @@ def summary_table(outcome: TrainOutcome) -> Table:
         accuracies = ", ".join(f"{p.last_accuracy:.4f}" for p in r.parts if p.last_accuracy is not None)
         table.add_row("members", f"{len(r.parts)} (last-epoch dev accuracy {accuracies}); softmax averaged")
     if r.tta > 1:
-        table.add_row("test-time", f"{r.tta} views (the image and {r.tta - 1} one-pixel shift{'s' if r.tta > 2 else ''}), softmax averaged")
+        shifts = f"{r.tta - 1} one-pixel shift" + ("s" if r.tta > 2 else "")
+        table.add_row("test-time", f"{r.tta} views (the image and {shifts}), softmax averaged")
     t = r.timings
     if t:
         timing = f"load {t['load_s']:.1f} s · train {t['train_s']:.1f} s · predict {t['predict_s']:.1f} s"
