@@ -52,9 +52,13 @@ def held_out(parts: list[Part], networks: list[Network], train: Digits, views: i
     return HeldOut(rows_all[order], np.concatenate(probas)[order].astype(np.float32))
 
 
-def estimates(record: RunRecord, scored: HeldOut, labels: np.ndarray) -> tuple[Estimate | None, Estimate | None]:
+def estimates(
+    record: RunRecord, scored: HeldOut, labels: np.ndarray, parts: list[Part] | None = None
+) -> tuple[Estimate | None, Estimate | None]:
     """(estimate, selected). Kept last epochs: the held-out accuracy is the estimate. Kept best epochs: that
-    accuracy was selected on the same rows, so it is shown as `selected`, and the estimate is the last epoch's."""
+    accuracy was selected on the same rows, so it is `selected`, and the estimate is the last epochs' instead,
+    counted from each network's last evaluation on its own held-out rows (one network per split, no test-time views).
+    """
     n = len(scored.rows)
     if n == 0:
         return None, None
@@ -64,8 +68,9 @@ def estimates(record: RunRecord, scored: HeldOut, labels: np.ndarray) -> tuple[E
     if record.config.keep == "last":
         return Estimate.from_counts(correct, n, f"{where}, last epoch{views}"), None
     selected = Estimate.from_counts(correct, n, f"{where}, best epoch{views} (selected on these rows)")
-    if len(record.parts) == 1 and record.parts[0].last_accuracy is not None and record.tta == 1:
-        last = round(record.parts[0].last_accuracy * n)
+    one_per_split = parts is not None and record.members == 1 and record.tta == 1
+    if one_per_split and all(p.last_accuracy is not None for p in record.parts):
+        last = sum(round(r.last_accuracy * len(p.eval_idx)) for r, p in zip(record.parts, parts, strict=True))
         return Estimate.from_counts(last, n, f"{where}, last epoch"), selected
     return None, selected
 

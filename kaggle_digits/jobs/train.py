@@ -306,7 +306,7 @@ def finish(
     """Combine the parts, score them, predict test.csv, and write submission, model, curves and record."""
     model: Model = networks[0] if len(networks) == 1 else Ensemble(networks)
     scored = held_out(parts, networks, train, record.tta)
-    record.estimate, record.selected = estimates(record, scored, train.labels)
+    record.estimate, record.selected = estimates(record, scored, train.labels, parts)
     record.estimate = record.estimate or record.borrowed_estimate
     if record.folds:
         record.fold_accuracies = fold_accuracies(scored, parts, train.labels)
