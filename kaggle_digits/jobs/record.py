@@ -151,6 +151,8 @@ class RunRecord:
             return _from_legacy(values)
         values = dict(values)
         values.pop("format"), values.pop("epochs", None)
+        if values["status"] not in STATUSES or values["data"]["source"] not in SOURCES:
+            raise ValueError(f"status {values['status']!r} or source {values['data']['source']!r} unknown")
         values["config"] = TrainConfig.from_dict(values["config"])
         values["data"] = DataSource(**values["data"])
         values["parts"] = [PartRecord(**p) for p in values["parts"]]

@@ -29,8 +29,12 @@ class HeldOut:
     rows: np.ndarray  # (M,) 0-based rows of train.csv
     proba: np.ndarray  # (M, 10)
 
+    def hits(self, labels: np.ndarray) -> np.ndarray:
+        """Whether each held-out row is predicted right."""
+        return self.proba.argmax(axis=1) == labels[self.rows]  # (M,)
+
     def correct(self, labels: np.ndarray) -> int:
-        return int((self.proba.argmax(axis=1) == labels[self.rows]).sum())
+        return int(self.hits(labels).sum())
 
 
 def held_out(parts: list[Part], networks: list[Network], train: Digits, views: int) -> HeldOut:

@@ -326,7 +326,7 @@ def fold_accuracies(scored: HeldOut, parts: list[Part], labels: np.ndarray) -> l
     fold_of = np.full(len(labels), -1)
     for part in parts:
         fold_of[part.eval_idx] = part.fold
-    hits = scored.proba.argmax(axis=1) == labels[scored.rows]  # (N,)
+    hits = scored.hits(labels)  # (N,)
     folds = fold_of[scored.rows]
     return [round(float(hits[folds == k].mean()), 6) for k in range(max(folds) + 1)]
 

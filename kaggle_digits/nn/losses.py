@@ -18,12 +18,19 @@ def softmax(logits: np.ndarray) -> np.ndarray:
     return e / e.sum(axis=1, keepdims=True)
 
 
-def cross_entropy(logits: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
-    """Mean cross-entropy of integer labels `y` under softmax(logits), and its gradient w.r.t. the logits."""
-    n = len(y)
+def cross_entropy(logits: np.ndarray, y: np.ndarray, smoothing: float = 0.0) -> tuple[float, np.ndarray]:
+    """Mean cross-entropy of integer labels `y` under softmax(logits), and its gradient w.r.t. the logits.
+
+    With label smoothing ε the target is (1 - ε) on the true class plus ε/K on every class, so the model is not
+    pushed towards infinite confidence.
+    """
+    n, k = logits.shape
     log_p = log_softmax(logits)  # (N, K)
-    loss = -float(log_p[np.arange(n), y].mean())
+    true = log_p[np.arange(n), y]  # (N,)
+    loss = -float(((1 - smoothing) * true + smoothing * log_p.mean(axis=1)).mean())
     delta = np.exp(log_p)  # (N, K) = softmax
-    delta[np.arange(n), y] -= 1
+    if smoothing:
+        delta -= smoothing / k
+    delta[np.arange(n), y] -= 1 - smoothing
     delta /= n
     return loss, delta

@@ -155,6 +155,9 @@ def train(
     augment: Annotated[
         bool | None, typer.Option("--augment/--no-augment", help="Random shifts, rotations, zoom.", show_default=False)
     ] = None,
+    label_smoothing: Annotated[
+        float | None, typer.Option(help="Share of the target spread over all classes, e.g. 0.1.")
+    ] = None,
     keep: Annotated[
         str | None, typer.Option(help=f"Weights to keep: {' or '.join(KEEP)} (best is chosen on the dev rows).")
     ] = None,
@@ -199,6 +202,7 @@ def train(
         schedule=schedule,
         augment=augment,
         keep=keep,
+        label_smoothing=label_smoothing,
         seed=seed,
         split_seed=split_seed,
         dev_size=parse_dev_size(dev_size),

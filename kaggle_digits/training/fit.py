@@ -166,7 +166,7 @@ class Trainer:
             if self.augment is not None:
                 Xb = self.augment(Xb, self.rng)
             logits = self.network.forward(Xb, training=True)  # (B, 10)
-            loss, dlogits = cross_entropy(logits, yb)
+            loss, dlogits = cross_entropy(logits, yb, self.config.label_smoothing)
             self.network.backward(dlogits)
             lr = learning_rate_at(
                 self.config.schedule, self.config.learning_rate, self.state.step, self.total_steps, self.warmup_steps

@@ -35,6 +35,7 @@ class TrainConfig:
     batch_size: int = 128  # 0 means full batch
     eval_every: int = 1  # epochs between dev evaluations (and progress lines)
     dev_size: float = 0.1  # a fraction in (0, 1), a whole row count, or 0 for a final fit on every row
+    label_smoothing: float = 0.0  # share of the target spread evenly over the classes
     keep: str = "last"  # the weights a run ends with: the last epoch's, or the best on the dev rows (selected there)
     seed: int = 0
     split_seed: int | None = None  # seed of the dev split when it differs from `seed` (ensemble members)
@@ -80,6 +81,7 @@ class TrainConfig:
                 "(e.g. 4200), or 0 to train on every row",
             ),
             (self.keep in KEEP, f"--keep {self.keep!r}: choose one of {', '.join(KEEP)}"),
+            (0 <= self.label_smoothing < 1, f"label smoothing {self.label_smoothing}: use a share in [0, 1)"),
         ]
         for ok, message in checks:
             if not ok:
@@ -134,6 +136,24 @@ PRESETS: dict[str, TrainConfig] = {
         batch_size=128,
         weight_decay=1e-4,
         notes="Mini-batch Adam, warm-up then cosine decay, He init, dropout, random affine augmentation.",
+    ),
+    "fast": TrainConfig(
+        preset="fast",
+        architecture="cnn",
+        conv_channels=(16, 16, 32, 32),
+        batchnorm=True,
+        hidden_sizes=(128,),
+        dropout=0.25,
+        optimizer="adam",
+        learning_rate=4e-3,
+        schedule="cosine",
+        warmup_epochs=0.5,
+        epochs=8,
+        batch_size=128,
+        weight_decay=1e-2,
+        label_smoothing=0.1,
+        augment=True,
+        notes="The quick first submission: a half-width cnn, short warm-up then cosine decay, label smoothing.",
     ),
     "cnn": TrainConfig(
         preset="cnn",
