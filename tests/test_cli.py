@@ -42,7 +42,7 @@ def test_train_on_the_sample_writes_run_and_submission(runner, in_tmp):
     assert Path(metrics["submission"]) == Path("submissions") / submission.name
     assert "Training summary" in result.output and "estimate" in result.output
     assert f"{estimate['accuracy']:.4f}" in result.output
-    assert sorted(p.name for p in run_dir.iterdir()) == ["curves.png", "metrics.json", "model.npz"]
+    assert sorted(p.name for p in run_dir.iterdir()) == ["curves.png", "heldout.npz", "metrics.json", "model.npz"]
 
 
 def test_predict_rewrites_the_same_labels_from_the_saved_model(runner, in_tmp, blob_dir):
