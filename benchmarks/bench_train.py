@@ -133,7 +133,7 @@ def without_threads(argv: list[str]) -> list[str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--preset", default="mlp", choices=["mlp", "cnn"])
+    parser.add_argument("--preset", default="mlp", choices=["mlp", "cnn", "fast"])
     parser.add_argument("--data-dir", default="data")
     parser.add_argument("--hidden", type=lambda s: tuple(int(v) for v in s.split(",")), help="e.g. 256,128")
     parser.add_argument("--dropout", type=float)
