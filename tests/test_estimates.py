@@ -16,7 +16,8 @@ from kaggle_digits.jobs.overview import SCORES_FILE, list_runs, remember_scores
 from kaggle_digits.jobs.plan import fold_ids
 from kaggle_digits.jobs.record import DataSource, read_record, wilson_interval
 from kaggle_digits.jobs.runs import load_run
-from kaggle_digits.jobs.train import RunInterrupted, TrainRequest, resume_run, train_run
+from kaggle_digits.jobs.start import TrainRequest
+from kaggle_digits.jobs.train import RunInterrupted, resume_run, train_run
 from kaggle_digits.nn.augment import shift_images
 from kaggle_digits.nn.network import ViewAveraged, with_views
 from kaggle_digits.nn.serialize import load_model

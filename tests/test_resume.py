@@ -10,7 +10,8 @@ import pytest
 from kaggle_digits.errors import KaggleDigitsError
 from kaggle_digits.jobs.record import DataSource, read_record
 from kaggle_digits.jobs.runs import CHECKPOINT_FILE, MODEL_FILE
-from kaggle_digits.jobs.train import RunInterrupted, TrainRequest, resume_run, train_run
+from kaggle_digits.jobs.start import TrainRequest
+from kaggle_digits.jobs.train import RunInterrupted, resume_run, train_run
 from kaggle_digits.nn.serialize import load_model
 from kaggle_digits.training.presets import preset_config
 

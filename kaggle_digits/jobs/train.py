@@ -1,8 +1,8 @@
 """The train job: check the output places, load, split, train every part with checkpoints, combine, predict, save.
 
-A run is a folder whose record says how far it got. Every finished epoch leaves a checkpoint and every finished part
-(an ensemble member) its network, so `resume_run` continues an interrupted or killed run where it stopped and ends
-with the same weights, bit for bit on the same thread count, as a run never stopped.
+A run is a folder whose record says how far it got. Every finished epoch leaves a checkpoint and every finished
+part (an ensemble member, a fold) its network, so `resume_run` continues an interrupted or killed run where it
+stopped and ends with the same weights, bit for bit on the same thread count, as a run never stopped.
 """
 
 from __future__ import annotations
@@ -20,37 +20,21 @@ import numpy as np
 from ..data import Digits, load_test, load_train
 from ..errors import KaggleDigitsError
 from ..nn.augment import AffineAugment
-from ..nn.network import MAX_VIEWS, Ensemble, Model, Network, build_network, with_views
+from ..nn.network import Ensemble, Model, Network, build_network, with_views
 from ..nn.serialize import load_model, save_model
 from ..plots import plot_curves
 from ..submission import write_submission
 from ..training.architecture import architecture
 from ..training.checkpoint import load_checkpoint, read_extra, save_checkpoint
 from ..training.fit import Split, Trainer, TrainEvent
-from ..training.presets import PRESETS, TrainConfig
 from .plan import Part, generators, plan_parts
-from .record import DataSource, Estimate, PartRecord, RunRecord, read_record, write_record
-from .runs import CHECKPOINT_FILE, MODEL_FILE, new_run_dir, timestamp, writable_folder
+from .record import PartRecord, RunRecord, read_record, write_record
+from .runs import CHECKPOINT_FILE, MODEL_FILE, writable_folder
 from .scoring import HeldOut, estimates, held_out, save_held_out
+from .start import TrainRequest, start_run
 
 Stage = Callable[[str], None]
 OnEvent = Callable[[TrainEvent], None]
-
-
-@dataclass(frozen=True)
-class TrainRequest:
-    """What `kaggle-digits train` asks for."""
-
-    config: TrainConfig
-    data: DataSource
-    runs_root: Path = Path("runs")
-    submissions_dir: Path = Path("submissions")
-    members: int = 1
-    folds: int = 0
-    tta: int = 1
-    estimate_from: Path | None = None  # for a final fit (--dev-size 0): an earlier run of the same configuration
-    name: str = ""
-    note: str = ""
 
 
 @dataclass(frozen=True)
@@ -98,63 +82,6 @@ class Clock:
             "samples_per_s": round(samples_per_s, 1),
             "total_s": round(time.perf_counter() - self.started, 3),
         }
-
-
-def start_run(request: TrainRequest) -> tuple[Path, RunRecord]:
-    """Check every output place and create the run folder with its record, before any data is read."""
-    check_request(request)
-    borrowed = borrowed_estimate(request)
-    submissions_dir = writable_folder(request.submissions_dir, "submissions", "--submissions-dir")
-    suffix = (f"-{request.folds}fold" if request.folds else "") + (
-        f"-x{request.members}" if request.members > 1 else ""
-    )
-    run_dir = new_run_dir(request.runs_root, f"{timestamp()}-{request.name or request.config.preset}{suffix}")
-    record = RunRecord(
-        name=run_dir.name,
-        preset=request.config.preset,
-        config=request.config,
-        data=request.data,
-        members=request.members,
-        folds=request.folds,
-        tta=request.tta,
-        note=request.note,
-        submission=str(submissions_dir / f"{run_dir.name}.csv"),
-        borrowed_estimate=borrowed,
-    )
-    write_record(run_dir, record)
-    return run_dir, record
-
-
-def check_request(request: TrainRequest) -> None:
-    """Options that cannot work together are refused before anything is created."""
-    if request.members < 1:
-        raise KaggleDigitsError(f"--ensemble {request.members}: train at least 1 model")
-    if request.folds == 1 or request.folds < 0:
-        raise KaggleDigitsError(f"--folds {request.folds}: use 2 or more folds (5 is usual), or 0 for a dev split")
-    if request.folds and request.config.dev_size != PRESETS[request.config.preset].dev_size:
-        raise KaggleDigitsError("--folds and --dev-size: choose one; every fold is held out once, so no dev split")
-    if request.estimate_from is not None and request.config.dev_size != 0:
-        raise KaggleDigitsError("--estimate-from is for a final fit on every row: add --dev-size 0")
-    if not 1 <= request.tta <= MAX_VIEWS:
-        raise KaggleDigitsError(f"--tta {request.tta}: use 1 (off) to {MAX_VIEWS} views")
-
-
-def borrowed_estimate(request: TrainRequest) -> Estimate | None:
-    """The estimate of the named earlier run, refused unless it trained the same configuration on the same data."""
-    if request.estimate_from is None:
-        return None
-    source = read_record(request.estimate_from)
-    mine = request.config.replace(dev_size=0.1, split_seed=0, keep="last")
-    theirs = source.config.replace(dev_size=0.1, split_seed=0, keep="last")
-    if mine != theirs or source.tta != request.tta:
-        raise KaggleDigitsError(
-            f"--estimate-from {request.estimate_from}: trained another configuration; its estimate says nothing "
-            "about this one (same preset, options and --tta needed)"
-        )
-    if source.estimate is None:
-        raise KaggleDigitsError(f"--estimate-from {request.estimate_from}: that run has no estimate of its own")
-    method = f"from {request.estimate_from.name} ({source.estimate.method}), same configuration on fewer rows"
-    return Estimate(source.estimate.accuracy, source.estimate.ci95, source.estimate.rows, method)
 
 
 def train_run(request: TrainRequest, on_event: OnEvent | None = None, stage: Stage | None = None) -> TrainOutcome:

@@ -21,8 +21,9 @@ from ..jobs.inspect import digit_with_prediction
 from ..jobs.overview import list_runs, remember_scores
 from ..jobs.record import DataSource, read_record
 from ..jobs.runs import load_run, resolve_run
+from ..jobs.start import TrainRequest
 from ..jobs.submit import check_daily_limit, limits_or_none, plan_submission, submissions_with_runs, wait_for_score
-from ..jobs.train import TrainRequest, predict_run, resume_run, train_run
+from ..jobs.train import predict_run, resume_run, train_run
 from ..plots import show_png
 from ..training.presets import KEEP, PRESETS, preset_config
 from .display import (
