@@ -177,7 +177,7 @@ def run_cells(row: RunRow) -> dict[str, str]:
         "estimate": f"{figure.accuracy:.4f} ± {(figure.ci95[1] - figure.ci95[0]) / 2:.4f}" if figure else "none",
         "public": row.public_score or "–",
         "time": f"{seconds / 60:.1f} min" if seconds else "",
-        "submission": r.submission if r.submission and r.status == "finished" else "",
+        "submission file": Path(r.submission).name if r.submission and r.status == "finished" else "",
     }
 
 
