@@ -27,7 +27,7 @@ from ..jobs.train import predict_run, resume_run, train_run
 from ..plots import show_png
 from ..training.presets import KEEP, PRESETS, preset_config
 from .display import (
-    WIDE_TABLE,
+    PIPED_WIDTH,
     TrainingProgress,
     class_report_table,
     confusions_table,
@@ -348,7 +348,7 @@ def runs(
     runs_dir: RunsDir = Path("runs"),
 ) -> None:
     """Local runs side by side: data, mode, progress, status, estimate, public score (from the last `submissions`)."""
-    out = console if console.is_terminal else Console(width=WIDE_TABLE)  # piped output is not cut to 80 columns
+    out = console if console.is_terminal else Console(width=PIPED_WIDTH)  # piped output is not cut to 80 columns
     out.print(runs_table(list_runs(runs_dir, sort), runs_dir, out.width))
 
 

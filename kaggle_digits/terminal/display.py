@@ -28,6 +28,7 @@ from ..training.presets import TrainConfig
 
 WIDE = 110  # terminal columns from which the progress line has room for a bar
 WIDE_TABLE = 170  # terminal columns from which the runs table fits on one line a run; narrower: two lines a run
+PIPED_WIDTH = 200  # columns of the runs table when the output goes to a file or a pipe
 
 
 class TrainingProgress:
