@@ -52,6 +52,7 @@ class TrainingProgress:
         ]
         self.progress = Progress(*columns, console=console, transient=True, disable=not console.is_terminal)
         self.task = None
+        self.part = ""
 
     def __enter__(self) -> TrainingProgress:
         try:
@@ -73,6 +74,8 @@ class TrainingProgress:
     def __call__(self, event: TrainEvent) -> None:
         where = f"{event.part} · " if event.part else ""
         fields = {"loss": event.loss, "speed": event.samples_per_s}
+        if event.part != self.part:  # a new member or fold has no held-out score yet
+            self.part, fields["dev"] = event.part, "–"
         if event.record is not None:
             r = event.record
             fields["dev"] = "–" if np.isnan(r.dev_accuracy) else f"{r.dev_accuracy:.4f}"
