@@ -56,9 +56,9 @@ def choose_file(target: Path | None, runs: list[LocalRun], force: bool) -> tuple
     if target is None:
         eligible = [r for r in runs if refusal(r) is None and Path(r.record.submission or "").is_file()]
         if eligible:
-            chosen = max(eligible, key=lambda r: r.record.finished_at)
+            chosen = max(eligible, key=lambda r: (r.record.finished_at, r.path.name))
             return Path(chosen.record.submission), chosen
-        newest = max(runs, key=lambda r: r.record.finished_at, default=None)
+        newest = max(runs, key=lambda r: (r.record.finished_at, r.path.name), default=None)
         why = f"; the newest run is not one: {refusal(newest)}" if newest and refusal(newest) else ""
         raise KaggleDigitsError(
             f"no submission of a finished run on the full competition data{why}; train one on data/, "
