@@ -104,7 +104,7 @@ def test_shifted_images_move_by_whole_pixels_with_zeros_flowing_in():
 
 
 def test_test_time_views_average_the_shifted_predictions(blob_dir, tmp_path):
-    outcome = train_run(request(blob_dir, tmp_path, tta=3))
+    outcome = train_run(request(blob_dir, tmp_path, config={"tta": 3}))
     assert outcome.record.tta == 3 and "3 test-time views" in outcome.record.estimate.method
     model, info = load_model(outcome.model_path)
     assert info["meta"]["tta"] == 3 and with_views(model, 1) is model
@@ -112,7 +112,7 @@ def test_test_time_views_average_the_shifted_predictions(blob_dir, tmp_path):
     expected = np.mean([model.predict_proba(shift_images(X, *s)) for s in ((0, 0), (0, 1), (0, -1))], axis=0)
     np.testing.assert_allclose(ViewAveraged(model, 3).predict_proba(X), expected, rtol=1e-6)
     with pytest.raises(KaggleDigitsError, match="--tta 12: use 1"):
-        train_run(request(blob_dir, tmp_path, tta=12))
+        train_run(request(blob_dir, tmp_path, config={"tta": 12}))
 
 
 def test_runs_lists_newest_first_or_by_estimate_with_public_scores_kept_offline(blob_dir, tmp_path):

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import KaggleDigitsError
-from ..nn.network import MAX_VIEWS
 from ..training.presets import PRESETS, TrainConfig
 from .record import DataSource, Estimate, RunRecord, read_record, write_record
 from .runs import new_run_dir, timestamp, writable_folder
@@ -22,7 +21,6 @@ class TrainRequest:
     submissions_dir: Path = Path("submissions")
     members: int = 1
     folds: int = 0
-    tta: int = 1
     estimate_from: Path | None = None  # for a final fit (--dev-size 0): an earlier run of the same configuration
     name: str = ""
     note: str = ""
@@ -44,7 +42,7 @@ def start_run(request: TrainRequest) -> tuple[Path, RunRecord]:
         data=request.data,
         members=request.members,
         folds=request.folds,
-        tta=request.tta,
+        tta=request.config.tta,
         note=request.note,
         submission=str(submissions_dir / f"{run_dir.name}.csv"),
         borrowed_estimate=borrowed,
@@ -63,8 +61,6 @@ def check_request(request: TrainRequest) -> None:
         raise KaggleDigitsError("--folds and --dev-size: choose one; every fold is held out once, so no dev split")
     if request.estimate_from is not None and request.config.dev_size != 0:
         raise KaggleDigitsError("--estimate-from is for a final fit on every row: add --dev-size 0")
-    if not 1 <= request.tta <= MAX_VIEWS:
-        raise KaggleDigitsError(f"--tta {request.tta}: use 1 (off) to {MAX_VIEWS} views")
 
 
 def borrowed_estimate(request: TrainRequest) -> Estimate | None:
@@ -74,7 +70,7 @@ def borrowed_estimate(request: TrainRequest) -> Estimate | None:
     source = read_record(request.estimate_from)
     mine = request.config.replace(dev_size=0.1, split_seed=0, keep="last")
     theirs = source.config.replace(dev_size=0.1, split_seed=0, keep="last")
-    if mine != theirs or source.tta != request.tta:
+    if mine != theirs or source.tta != request.config.tta:
         raise KaggleDigitsError(
             f"--estimate-from {request.estimate_from}: trained another configuration; its estimate says nothing "
             "about this one (same preset, options and --tta needed)"

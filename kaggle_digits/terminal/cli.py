@@ -176,7 +176,14 @@ def train(
             "over every row is the estimate, the K models averaged make the submission. 0: a dev split."
         ),
     ] = 0,
-    tta: Tta = 1,
+    tta: Annotated[
+        int | None,
+        typer.Option(
+            "--tta",
+            help="Test-time augmentation for the estimate and the submission: average the softmax over N views (the "
+            "image and N-1 one-pixel shifts), 1 to 9; 1 is off.",
+        ),
+    ] = None,
     estimate_from: Annotated[
         Path | None,
         typer.Option(
@@ -204,6 +211,7 @@ def train(
         augment=augment,
         keep=keep,
         label_smoothing=label_smoothing,
+        tta=tta,
         seed=seed,
         split_seed=split_seed,
         dev_size=parse_dev_size(dev_size),
@@ -212,7 +220,6 @@ def train(
         modes = {
             "--ensemble": ensemble != 1,
             "--folds": folds != 0,
-            "--tta": tta != 1,
             "--estimate-from": estimate_from,
         }
         given = [k for k, v in overrides.items() if v is not None] + [k for k, v in modes.items() if v]
@@ -228,7 +235,6 @@ def train(
             submissions_dir=submissions_dir,
             members=ensemble,
             folds=folds,
-            tta=tta,
             estimate_from=estimate_from,
             name=name,
             note=note,

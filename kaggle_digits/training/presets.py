@@ -12,6 +12,7 @@ from ..nn.optim import OPTIMIZERS, SCHEDULES
 
 ARCHITECTURES = ("mlp", "cnn")
 KEEP = ("last", "best")
+MAX_TTA_VIEWS = 9  # the image and its eight one-pixel shifts (nn.augment.TTA_SHIFTS)
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,7 @@ class TrainConfig:
     eval_every: int = 1  # epochs between dev evaluations (and progress lines)
     dev_size: float = 0.1  # a fraction in (0, 1), a whole row count, or 0 for a final fit on every row
     label_smoothing: float = 0.0  # share of the target spread evenly over the classes
+    tta: int = 1  # test-time views averaged for the estimate and the submission (1: the image alone)
     keep: str = "last"  # the weights a run ends with: the last epoch's, or the best on the dev rows (selected there)
     seed: int = 0
     split_seed: int | None = None  # seed of the dev split when it differs from `seed` (ensemble members)
@@ -82,6 +84,7 @@ class TrainConfig:
             ),
             (self.keep in KEEP, f"--keep {self.keep!r}: choose one of {', '.join(KEEP)}"),
             (0 <= self.label_smoothing < 1, f"label smoothing {self.label_smoothing}: use a share in [0, 1)"),
+            (1 <= self.tta <= MAX_TTA_VIEWS, f"--tta {self.tta}: use 1 (off) to {MAX_TTA_VIEWS} views"),
         ]
         for ok, message in checks:
             if not ok:
