@@ -39,7 +39,12 @@ class SubmitPlan:
         if self.run is None:
             return f"{self.path} ({self.rows:,} rows) · no local run wrote this file · no estimate"
         record = self.run.record
-        figure = record.estimate.text() if record.estimate else "no estimate (trained on every row)"
+        if record.estimate is not None:
+            figure = record.estimate.text()
+        elif record.selected is not None:
+            figure = f"none; selected figure {record.selected.text()}"
+        else:
+            figure = "none (no held-out rows)"
         return (
             f"{self.path} ({self.rows:,} rows) · run {self.run.path.name} · preset {record.preset} · estimate {figure}"
         )
