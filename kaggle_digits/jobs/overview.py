@@ -44,9 +44,7 @@ def remember_scores(runs_root: Path, remotes: list[RemoteSubmission]) -> None:
 def read_scores(runs_root: Path) -> dict[str, str]:
     try:
         scores = json.loads((Path(runs_root) / SCORES_FILE).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return {}
-    except (OSError, ValueError):
+    except (OSError, ValueError):  # none yet, or unreadable: scores are a convenience, not a record
         return {}
     return scores if isinstance(scores, dict) else {}
 

@@ -8,11 +8,11 @@ from typing import Any
 
 from ..errors import KaggleDigitsError
 from ..nn.layers import INITS
+from ..nn.network import MAX_VIEWS
 from ..nn.optim import OPTIMIZERS, SCHEDULES
 
 ARCHITECTURES = ("mlp", "cnn")
 KEEP = ("last", "best")
-MAX_TTA_VIEWS = 9  # the image and its eight one-pixel shifts (nn.augment.TTA_SHIFTS)
 
 
 @dataclass(frozen=True)
@@ -84,7 +84,7 @@ class TrainConfig:
             ),
             (self.keep in KEEP, f"--keep {self.keep!r}: choose one of {', '.join(KEEP)}"),
             (0 <= self.label_smoothing < 1, f"label smoothing {self.label_smoothing}: use a share in [0, 1)"),
-            (1 <= self.tta <= MAX_TTA_VIEWS, f"--tta {self.tta}: use 1 (off) to {MAX_TTA_VIEWS} views"),
+            (1 <= self.tta <= MAX_VIEWS, f"--tta {self.tta}: use 1 (off) to {MAX_VIEWS} views"),
         ]
         for ok, message in checks:
             if not ok:
