@@ -7,6 +7,7 @@ from test_layers import check_layer, numeric_grad
 from kaggle_digits.nn import parallel
 from kaggle_digits.nn.batchnorm import BatchNorm
 from kaggle_digits.nn.conv import Conv2D
+from kaggle_digits.nn.layers import ReLU
 from kaggle_digits.nn.losses import cross_entropy
 from kaggle_digits.nn.network import build_network
 from kaggle_digits.nn.pooling import MaxPool2D
@@ -96,6 +97,27 @@ def test_maxpool_drops_a_ragged_edge():
     assert layer.backward(np.ones((1, 1, 2, 2))).shape == X.shape
 
 
+def test_pool_then_relu_equals_relu_then_pool_in_values_and_gradients():
+    rng = np.random.default_rng(4)
+    X = rng.standard_normal((3, 2, 6, 6))
+    X[0, 0, :2, :2] = -1.0  # an all-negative window: both orders give 0 and no gradient
+    X[1, 1, 2:4, 2:4] = 0.5  # a tied positive window: both orders share its gradient
+    dY = rng.standard_normal((3, 2, 3, 3))
+    outputs, grads = [], []
+    for order in ((MaxPool2D(2), ReLU()), (ReLU(), MaxPool2D(2))):
+        h = X
+        for layer in order:
+            h = layer.forward(h, training=True)
+        delta = dY
+        for layer in reversed(order):
+            delta = layer.backward(delta)
+        outputs.append(h)
+        grads.append(delta)
+    np.testing.assert_array_equal(outputs[0], outputs[1])
+    np.testing.assert_array_equal(grads[0], grads[1])
+    assert np.count_nonzero(grads[0]) > 0
+
+
 @pytest.mark.parametrize("shape", [(4, 3, 3, 3), (6, 5)])
 def test_batchnorm_gradients_in_training_mode(shape):
     rng = np.random.default_rng(4)
@@ -126,8 +148,8 @@ def test_cnn_preset_shapes_and_whole_network_gradient():
         "relu",
         "conv2d",
         "batchnorm",
-        "relu",
         "maxpool2d",
+        "relu",
         "flatten",
         "dense",
         "relu",

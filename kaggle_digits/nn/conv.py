@@ -199,11 +199,12 @@ class Conv2D(Layer):
             dY_pad = self.workspace.get("dY_pad", (n, F, hp * wp + k - 1), dY.dtype, zeros=True)  # border stays 0
         flipped = self.params["W"][:, :, ::-1, ::-1].transpose(2, 3, 1, 0).copy()  # (k, k, C, F)
 
+        dY_wide = self.workspace.get("dY_wide", (n, F, ho, w), dY.dtype, zeros=True)  # wrap-around columns stay 0
+
         def weight_grad(rows: slice) -> np.ndarray:
             m = rows.stop - rows.start
-            dY_wide = np.zeros((m, F, ho, w), dY.dtype)  # (m, F, Ho, W): zero in the wrap-around columns
-            dY_wide[..., :wo] = dY[rows]
-            dY_rows = dY_wide.reshape(m, F, ho * w)
+            dY_wide[rows, :, :, :wo] = dY[rows]
+            dY_rows = dY_wide[rows].reshape(m, F, ho * w)  # (m, F, Ho*W)
             dW = np.empty((F, C, k, k), dY.dtype)
             for i in range(k):
                 for j in range(k):
