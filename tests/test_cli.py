@@ -15,6 +15,7 @@ import pytest
 from kaggle_digits.data import load_train, sample_dir
 from kaggle_digits.jobs.evaluation import confusion_matrix, dev_predictions, top_confusions
 from kaggle_digits.jobs.runs import load_run
+from kaggle_digits.nn.serialize import load_model
 from kaggle_digits.plots import misclassified_figure_size
 from kaggle_digits.submission import read_submission
 from kaggle_digits.terminal.cli import app
@@ -137,12 +138,23 @@ def test_bad_test_csv_is_reported_too(runner, in_tmp, blob_dir):
     assert tree(in_tmp / "runs") == {} and tree(in_tmp / "submissions") == {}
 
 
+def test_channels_and_average_reach_the_network_and_the_record(runner, in_tmp, blob_dir):
+    args = ["train", "--data-dir", str(blob_dir), "--preset", "fast", "--channels", "2,3", "--hidden", "8"]
+    result = runner.invoke(app, [*args, "--epochs", "1", "--average", "0.9"])
+    assert result.exit_code == 0, result.output
+    run_dir = next((in_tmp / "runs").iterdir())
+    config = json.loads((run_dir / "metrics.json").read_text())["config"]
+    assert config["conv_channels"] == [2, 3] and config["average"] == 0.9
+    model, _ = load_model(run_dir / "model.npz")
+    assert [layer.out_channels for layer in model.layers if layer.kind == "conv2d"] == [2, 3]
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
         (["--preset", "resnet"], "--preset 'resnet': unknown preset"),
         (["--lr", "0"], "--lr 0.0: the learning rate must be > 0"),
-        (["--hidden", "12,x"], "--hidden '12,x': give layer sizes separated by commas"),
+        (["--hidden", "12,x"], "--hidden '12,x': give sizes separated by commas"),
         (["--dev-size", "5000"], "--dev-size 5000: gives 5000 dev rows out of 300"),
         (["--dev-size", "1.0"], "--dev-size 1.0: a fraction must lie strictly between 0 and 1"),
         (["--dev-size", "2.0"], "--dev-size 2.0: a fraction must lie strictly between 0 and 1"),
@@ -150,6 +162,10 @@ def test_bad_test_csv_is_reported_too(runner, in_tmp, blob_dir):
         (["--dev-size", "-0.1"], "--dev-size -0.1: a fraction must lie strictly between 0 and 1"),
         (["--dev-size", "tenth"], "--dev-size 'tenth': not a number"),
         (["--batch-size", "-4"], "--batch-size -4: use a positive size, or 0 for full batch"),
+        (["--channels", "8,x"], "--channels '8,x': give sizes separated by commas, e.g. 32,32,64,64"),
+        (["--channels", "8,8"], "--channels (8, 8): only cnn presets have convolutions (try --preset cnn)"),
+        (["--preset", "cnn", "--channels", "8,8,8"], "--channels (8, 8, 8): a cnn takes 2 or 4 positive channel"),
+        (["--average", "1.5"], "--average 1.5: use a decay in [0, 1) such as 0.999"),
     ],
 )
 def test_bad_options_are_one_line_errors(runner, in_tmp, blob_dir, args, message):

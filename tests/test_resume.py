@@ -49,10 +49,11 @@ def assert_same_model(a, b) -> None:
         np.testing.assert_array_equal(left[key], right[key], err_msg=key)
 
 
-def test_a_stopped_run_resumes_to_the_same_weights_bit_for_bit(blob_dir, tmp_path):
-    straight = train_run(request(blob_dir, tmp_path / "a"))
+@pytest.mark.parametrize("overrides", [{}, {"average": 0.9}], ids=["last weights", "weight average"])
+def test_a_stopped_run_resumes_to_the_same_weights_bit_for_bit(blob_dir, tmp_path, overrides):
+    straight = train_run(request(blob_dir, tmp_path / "a", **overrides))
     with pytest.raises(RunInterrupted) as stopped:
-        train_run(request(blob_dir, tmp_path / "b"), on_event=stop_at(12))  # 5 steps an epoch: during epoch 3
+        train_run(request(blob_dir, tmp_path / "b", **overrides), on_event=stop_at(12))  # 5 steps an epoch: during epoch 3
     run_dir = stopped.value.run_dir
     assert stopped.value.exit_code == 130
     assert str(stopped.value) == f"interrupted at epoch 2/4 — resume with: kaggle-digits train --resume {run_dir}"

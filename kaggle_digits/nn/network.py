@@ -41,19 +41,19 @@ class Network:
         """(param, grad) for every parameter, the order fixed by the architecture."""
         return [(layer.params[k], layer.grads[k]) for layer in self.layers for k in layer.params]
 
-    def _arrays(self):
-        """(key, array) for every parameter and buffer, keyed `layer<i>.<name>`."""
+    def arrays(self):
+        """(key, live array) for every parameter and buffer, keyed `layer<i>.<name>`."""
         for i, layer in enumerate(self.layers):
             for k, v in (layer.params | layer.buffers).items():
                 yield f"layer{i}.{k}", v
 
     def state(self) -> dict[str, np.ndarray]:
         """Copies of every parameter and buffer."""
-        return {key: v.copy() for key, v in self._arrays()}
+        return {key: v.copy() for key, v in self.arrays()}
 
     def load_state(self, state: dict[str, np.ndarray]) -> None:
         """Copy parameters and buffers in place (optimiser references stay valid)."""
-        for key, v in self._arrays():
+        for key, v in self.arrays():
             saved = state[key]
             if saved.shape != v.shape:
                 raise ValueError(f"{key} has shape {saved.shape}, expected {v.shape}")

@@ -109,16 +109,17 @@ def setup(
     keep_large_allocations()
 
 
-def parse_hidden(text: str | None) -> tuple[int, ...] | None:
-    """'512,256' → (512, 256)."""
+def parse_hidden(text: str | None, option: str = "--hidden") -> tuple[int, ...] | None:
+    """'512,256' → (512, 256): layer sizes (or conv channels for --channels)."""
     if text is None:
         return None
+    example = "32,32,64,64" if option == "--channels" else "512,256"
     try:
         sizes = tuple(int(part) for part in text.split(",") if part.strip())
     except ValueError:
-        raise KaggleDigitsError(f"--hidden {text!r}: give layer sizes separated by commas, e.g. 512,256") from None
+        raise KaggleDigitsError(f"{option} {text!r}: give sizes separated by commas, e.g. {example}") from None
     if not sizes:
-        raise KaggleDigitsError(f"--hidden {text!r}: give at least one layer size, e.g. 512,256")
+        raise KaggleDigitsError(f"{option} {text!r}: give at least one size, e.g. {example}")
     return sizes
 
 
@@ -150,6 +151,9 @@ def train(
     lr: Annotated[float | None, typer.Option("--lr", help="Peak learning rate.")] = None,
     batch_size: Annotated[int | None, typer.Option(help="Mini-batch size; 0 for full batch.")] = None,
     hidden: Annotated[str | None, typer.Option(help="Hidden layer sizes, e.g. 512,256.")] = None,
+    channels: Annotated[
+        str | None, typer.Option(help="cnn: channels of the 2 or 4 convolutions, e.g. 32,32,64,64.")
+    ] = None,
     dropout: Annotated[float | None, typer.Option(help="Dropout rate after each hidden layer.")] = None,
     optimizer: Annotated[str | None, typer.Option(help="gd, momentum or adam.")] = None,
     schedule: Annotated[str | None, typer.Option(help="constant or cosine (with warm-up).")] = None,
@@ -161,6 +165,10 @@ def train(
     ] = None,
     keep: Annotated[
         str | None, typer.Option(help=f"Weights to keep: {' or '.join(KEEP)} (best is chosen on the dev rows).")
+    ] = None,
+    average: Annotated[
+        float | None,
+        typer.Option(help="Keep a moving average of the weights with this decay, e.g. 0.999 (0: the last weights)."),
     ] = None,
     seed: Annotated[int | None, typer.Option(help="Seed for split, init and shuffling.")] = None,
     split_seed: Annotated[int | None, typer.Option(help="Seed of the dev split only (default: --seed).")] = None,
@@ -205,12 +213,14 @@ def train(
         learning_rate=lr,
         batch_size=batch_size,
         hidden_sizes=parse_hidden(hidden),
+        conv_channels=parse_hidden(channels, "--channels"),
         dropout=dropout,
         optimizer=optimizer,
         schedule=schedule,
         augment=augment,
         keep=keep,
         label_smoothing=label_smoothing,
+        average=average,
         tta=tta,
         seed=seed,
         split_seed=split_seed,

@@ -1,7 +1,7 @@
 """Checkpoints: everything a `Trainer` needs to continue bit for bit, in one pickle-free .npz written atomically.
 
-Weights and buffers, the optimiser's moments and step, the state of every random generator, the history and the
-best weights so far. Written after every finished epoch, so a killed process loses at most the epoch under way.
+Weights and buffers, the optimiser's moments and step, the state of every random generator, the history, the best
+weights so far and the moving average of the weights. Written after every finished epoch, so a killed process loses at most the epoch under way.
 """
 
 from __future__ import annotations
@@ -35,6 +35,8 @@ def save_checkpoint(path: str | os.PathLike[str], trainer: Trainer, extra: dict[
     arrays |= {f"optimizer.{k}": v for k, v in trainer.optimizer.state().items()}
     if trainer.best_weights is not None:
         arrays |= {f"best.{k}": v for k, v in trainer.best_weights.items()}
+    if trainer.average is not None:
+        arrays |= {f"average.{k}": v for k, v in trainer.average.averaged.items()}
     with atomic_path(path) as tmp, tmp.open("wb") as handle:
         np.savez(handle, header=np.array(json.dumps(header)), **arrays)
 
@@ -53,7 +55,7 @@ def load_checkpoint(path: str | os.PathLike[str], trainer: Trainer) -> dict[str,
             header = json.loads(str(stored["header"]))
             if header.get("format_version") != FORMAT_VERSION:
                 raise KaggleDigitsError(f"{path}: unsupported checkpoint format {header.get('format_version')!r}")
-            groups: dict[str, dict[str, np.ndarray]] = {"weights": {}, "optimizer": {}, "best": {}}
+            groups: dict[str, dict[str, np.ndarray]] = {"weights": {}, "optimizer": {}, "best": {}, "average": {}}
             for key in stored.files:
                 group, _, name = key.partition(".")
                 if group in groups:
@@ -64,6 +66,8 @@ def load_checkpoint(path: str | os.PathLike[str], trainer: Trainer) -> dict[str,
         trainer.network.load_state(groups["weights"])
         trainer.optimizer.load_state(groups["optimizer"])
         trainer.best_weights = groups["best"] or None
+        if trainer.average is not None:
+            trainer.average.load_state(groups["average"])
         for generator, state in zip(generators, header["generators"], strict=True):
             generator.bit_generator.state = state
         trainer.state = FitState.from_dict(header["state"])

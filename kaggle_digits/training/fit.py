@@ -6,6 +6,7 @@ finished epoch (where the job writes a checkpoint), so a stop at any moment leav
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from collections.abc import Callable
@@ -14,6 +15,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from ..errors import KaggleDigitsError
+from ..nn.average import WeightAverage
 from ..nn.losses import cross_entropy, log_softmax
 from ..nn.network import Network
 from ..nn.optim import learning_rate_at, make_optimizer
@@ -125,6 +127,7 @@ class Trainer:
         self.total_steps = self.steps_per_epoch * config.epochs
         self.warmup_steps = round(config.warmup_epochs * self.steps_per_epoch)
         self.state = FitState()
+        self.average = WeightAverage(network, config.average) if config.average else None
         self.best_weights: dict[str, np.ndarray] | None = None
         self._epoch_started = time.perf_counter()
 
@@ -140,7 +143,8 @@ class Trainer:
 
     @np.errstate(over="ignore", invalid="ignore")  # divergence is detected explicitly and reported as an error
     def run(self) -> FitState:
-        """Train the remaining epochs; the network ends with the last weights, or the best with `keep="best"`."""
+        """Train the remaining epochs; the network ends with the last weights (their moving average with
+        `average`), or the best ones scored with `keep="best"`."""
         for epoch in range(self.state.epoch + 1, self.config.epochs + 1):
             self._epoch_started = started = time.perf_counter()
             loss_sum, correct, lr = self._train_epoch(epoch)
@@ -153,6 +157,8 @@ class Trainer:
                 self.on_epoch(self)
         if self.config.keep == "best" and self.best_weights is not None:
             self.network.load_state(self.best_weights)
+        elif self.average is not None:
+            self.network.load_state(self.average.averaged)
         return self.state
 
     def _train_epoch(self, epoch: int) -> tuple[float, int, float]:
@@ -173,6 +179,8 @@ class Trainer:
             )
             self.optimizer.step(lr)
             self.state.step += 1
+            if self.average is not None:
+                self.average.update(self.state.step)
             self.state.samples_seen += len(yb)
             loss_sum += loss * len(yb)
             correct += int((logits.argmax(axis=1) == yb).sum())
@@ -189,13 +197,14 @@ class Trainer:
     def _evaluate_epoch(self, epoch: int, loss_sum: float, correct: int, lr: float, seconds: float) -> None:
         """Score the held-out rows, record the epoch, and keep a copy of the weights if they are the best so far."""
         n = len(self.split.X_train)
-        dev_loss, dev_accuracy = evaluate(self.network, self.split.X_dev, self.split.y_dev)
+        with self.average.swapped_in() if self.average is not None else contextlib.nullcontext():
+            dev_loss, dev_accuracy = evaluate(self.network, self.split.X_dev, self.split.y_dev)
+            if dev_accuracy > self.state.best_accuracy or math.isnan(self.state.best_accuracy):
+                self.state.best_accuracy, self.state.best_epoch = dev_accuracy, epoch
+                if self.config.keep == "best":
+                    self.best_weights = self.network.state()
         record = EpochRecord(epoch, loss_sum / n, correct / n, dev_loss, dev_accuracy, lr, seconds)
         self.state.history.append(record)
-        if dev_accuracy > self.state.best_accuracy or math.isnan(self.state.best_accuracy):
-            self.state.best_accuracy, self.state.best_epoch = dev_accuracy, epoch
-            if self.config.keep == "best":
-                self.best_weights = self.network.state()
         self._report(epoch, record.loss, record)
 
     def _report(self, epoch: int, loss: float, record: EpochRecord | None = None) -> None:

@@ -37,6 +37,7 @@ class TrainConfig:
     eval_every: int = 1  # epochs between dev evaluations (and progress lines)
     dev_size: float = 0.1  # a fraction in (0, 1), a whole row count, or 0 for a final fit on every row
     label_smoothing: float = 0.0  # share of the target spread evenly over the classes
+    average: float = 0.0  # decay of a moving average of the weights that is scored and kept instead (0: off)
     tta: int = 1  # test-time views averaged for the estimate and the submission (1: the image alone)
     keep: str = "last"  # the weights a run ends with: the last epoch's, or the best on the dev rows (selected there)
     seed: int = 0
@@ -53,7 +54,11 @@ class TrainConfig:
             (all(h >= 1 for h in self.hidden_sizes), f"--hidden {self.hidden_sizes}: sizes must be ≥ 1"),
             (
                 self.architecture == "mlp" or (len(self.conv_channels) in (2, 4) and min(self.conv_channels) >= 1),
-                f"conv channels {self.conv_channels}: a cnn takes 2 or 4 positive channel counts",
+                f"--channels {self.conv_channels}: a cnn takes 2 or 4 positive channel counts, e.g. 32,32,64,64",
+            ),
+            (
+                self.architecture == "cnn" or not self.conv_channels,
+                f"--channels {self.conv_channels}: only cnn presets have convolutions (try --preset cnn)",
             ),
             (self.init in INITS, f"init {self.init!r}: choose one of {', '.join(INITS)}"),
             (0 <= self.dropout < 1, f"--dropout {self.dropout}: use a rate in [0, 1), e.g. 0.2"),
@@ -84,6 +89,10 @@ class TrainConfig:
             ),
             (self.keep in KEEP, f"--keep {self.keep!r}: choose one of {', '.join(KEEP)}"),
             (0 <= self.label_smoothing < 1, f"label smoothing {self.label_smoothing}: use a share in [0, 1)"),
+            (
+                0 <= self.average < 1,
+                f"--average {self.average}: use a decay in [0, 1) such as 0.999, or 0 for the last weights",
+            ),
             (1 <= self.tta <= MAX_VIEWS, f"--tta {self.tta}: use 1 (off) to {MAX_VIEWS} views"),
         ]
         for ok, message in checks:
