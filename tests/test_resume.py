@@ -53,7 +53,8 @@ def assert_same_model(a, b) -> None:
 def test_a_stopped_run_resumes_to_the_same_weights_bit_for_bit(blob_dir, tmp_path, overrides):
     straight = train_run(request(blob_dir, tmp_path / "a", **overrides))
     with pytest.raises(RunInterrupted) as stopped:
-        train_run(request(blob_dir, tmp_path / "b", **overrides), on_event=stop_at(12))  # 5 steps an epoch: during epoch 3
+        stopping = stop_at(12)  # 5 steps an epoch: during epoch 3
+        train_run(request(blob_dir, tmp_path / "b", **overrides), on_event=stopping)
     run_dir = stopped.value.run_dir
     assert stopped.value.exit_code == 130
     assert str(stopped.value) == f"interrupted at epoch 2/4 — resume with: kaggle-digits train --resume {run_dir}"

@@ -1,7 +1,8 @@
 """Checkpoints: everything a `Trainer` needs to continue bit for bit, in one pickle-free .npz written atomically.
 
 Weights and buffers, the optimiser's moments and step, the state of every random generator, the history, the best
-weights so far and the moving average of the weights. Written after every finished epoch, so a killed process loses at most the epoch under way.
+weights so far and the moving average of the weights. Written after every finished epoch, so a killed process loses
+at most the epoch under way.
 """
 
 from __future__ import annotations
