@@ -1,4 +1,4 @@
-"""The layer profiler behind `make bench` runs a real training step and times every layer."""
+"""The benchmark scripts: the layer profiler times a real training step; the conv variants compute the same thing."""
 
 import sys
 import time
@@ -6,7 +6,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 
+import numpy as np
+import pytest
+from conv_variants import G, stacked_taps, winograd
 from profile_layers import profile, report
+
+from kaggle_digits.nn.conv import Conv2D
 
 
 def test_profile_times_every_layer_of_the_cnn_and_the_report_adds_up():
@@ -22,3 +27,21 @@ def test_profile_times_every_layer_of_the_cnn_and_the_report_adds_up():
     assert len(shares) == len(layers) + 1 and abs(sum(shares) - 100) < 0.5
     step_ms = (seconds.sum() + optimizer_seconds) / 2 * 1e3
     assert lines[-1].startswith(f"step {step_ms:.1f} ms")
+
+
+@pytest.mark.parametrize(("channels", "filters", "side", "images"), [(3, 4, 10, 5), (2, 3, 8, 17)])
+def test_the_timed_conv_variants_agree_with_the_layer(channels, filters, side, images):
+    rng = np.random.default_rng(0)
+    layer = Conv2D(channels, filters, bias=False, rng=rng, dtype=np.float32)
+    X = rng.standard_normal((images, channels, side, side), dtype=np.float32)
+    expected = layer.forward(X)
+    W = layer.params["W"]
+    flat = np.zeros((images, channels, side * side + 2), np.float32)
+    flat[:, :, : side * side] = X.reshape(images, channels, -1)
+    for run in (
+        lambda Y: stacked_taps(flat, W, side, Y),
+        lambda Y: winograd(X, np.einsum("ai,fcij,bj->abfc", G, W, G), Y, batch=4),
+    ):
+        Y = np.full_like(expected, np.nan)
+        run(Y)
+        np.testing.assert_allclose(Y, expected, rtol=1e-4, atol=1e-4)

@@ -25,7 +25,7 @@ from ..jobs.start import TrainRequest
 from ..jobs.submit import check_daily_limit, limits_or_none, plan_submission, submissions_with_runs, wait_for_score
 from ..jobs.train import predict_run, resume_run, train_run
 from ..plots import show_png
-from ..training.presets import KEEP, PRESETS, preset_config
+from ..training.presets import KEEP, PRESETS, preset_config, preset_members
 from .display import (
     PIPED_WIDTH,
     TrainingProgress,
@@ -176,7 +176,13 @@ def train(
         str | None,
         typer.Option(help="Dev split: a fraction in (0, 1) like 0.1, a whole row count like 4200, or 0 for none."),
     ] = None,
-    ensemble: Annotated[int, typer.Option(help="Train K models (seeds seed..seed+K-1), average their softmax.")] = 1,
+    ensemble: Annotated[
+        int | None,
+        typer.Option(
+            help="Train K models (seeds seed..seed+K-1), average their softmax. Default: the preset's (1, best: 3).",
+            show_default=False,
+        ),
+    ] = None,
     folds: Annotated[
         int,
         typer.Option(
@@ -228,7 +234,7 @@ def train(
     )
     if resume is not None:
         modes = {
-            "--ensemble": ensemble != 1,
+            "--ensemble": ensemble is not None,
             "--folds": folds != 0,
             "--estimate-from": estimate_from,
         }
@@ -243,7 +249,7 @@ def train(
             data=data_source(sample, data_dir),
             runs_root=runs_dir,
             submissions_dir=submissions_dir,
-            members=ensemble,
+            members=preset_members(preset) if ensemble is None else ensemble,
             folds=folds,
             estimate_from=estimate_from,
             name=name,
