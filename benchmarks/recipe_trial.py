@@ -71,7 +71,7 @@ def main() -> None:
     shown = " ".join(args.overrides) or "(preset as is)"
     print(
         f"{args.preset} {shown} | {estimate.accuracy:.4f} ({low:.4f}–{high:.4f}) on {estimate.rows:,} rows, "
-        f"{estimate.method} | {seconds / 60:.0f}:{seconds % 60:02.0f} whole job | {outcome.run_dir}"
+        f"{estimate.method} | {int(seconds // 60)}:{int(seconds % 60):02d} whole job | {outcome.run_dir}"
     )
 
 
