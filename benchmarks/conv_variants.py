@@ -7,6 +7,10 @@ Each variant is checked against `shifted_conv` before it is timed, so a fast wro
 - Winograd F(2x2, 3x3): 16 GEMMs `(F, C) @ (C, tiles)` instead of 36 multiplications per 2x2 output tile, with the
   input and output transforms as strided NumPy adds (Lavin & Gray 2015).
 
+And three ways to the weight gradient from the same flat input and the output gradient (zero in the wrap-around
+columns): per-image GEMMs for each tap (what Conv2D runs), the 9 taps stacked into one (9C, Ho*W) column block per
+image, and the batch collapsed so that each tap is one (F, n*Ho*W) @ (n*Ho*W, C) product.
+
     python benchmarks/conv_variants.py [--images 64]
 """
 
@@ -70,6 +74,43 @@ def winograd(X: np.ndarray, U: np.ndarray, Y: np.ndarray, batch: int = SUB_BATCH
                 out[..., p] = values.reshape(F, b, t, t).transpose(1, 0, 2, 3)
 
 
+def weight_grad_per_image(flat: np.ndarray, dY: np.ndarray, side: int, k: int = 3) -> np.ndarray:
+    """dW tap by tap: per-image (F, Ho*W) @ (Ho*W, C) GEMMs, summed over the images (Conv2D's method)."""
+    _, F, length = dY.shape
+    dW = np.empty((F, flat.shape[1], k, k), np.float32)  # (F, C, k, k)
+    for i in range(k):
+        for j in range(k):
+            part = flat[:, :, i * side + j : i * side + j + length]  # (n, C, Ho*W) view
+            dW[:, :, i, j] = np.matmul(dY, part.transpose(0, 2, 1)).sum(axis=0)  # (F, C)
+    return dW
+
+
+def weight_grad_stacked(flat: np.ndarray, dY: np.ndarray, side: int, k: int = 3) -> np.ndarray:
+    """dW from the 9 shifted views copied into one (n, 9C, Ho*W) block: one per-image GEMM with N = 9C."""
+    n, F, length = dY.shape
+    C = flat.shape[1]
+    cols = np.empty((n, k * k, C, length), np.float32)  # (n, 9, C, Ho*W)
+    for tap in range(k * k):
+        offset = (tap // k) * side + tap % k
+        cols[:, tap] = flat[:, :, offset : offset + length]
+    dW = np.matmul(dY, cols.reshape(n, k * k * C, length).transpose(0, 2, 1)).sum(axis=0)  # (F, 9C)
+    return dW.reshape(F, k, k, C).transpose(0, 3, 1, 2)
+
+
+def weight_grad_collapsed(flat: np.ndarray, dY: np.ndarray, side: int, k: int = 3) -> np.ndarray:
+    """dW with the batch folded into the GEMM's inner dimension: one (F, n*Ho*W) @ (n*Ho*W, C) product per tap."""
+    n, F, length = dY.shape
+    C = flat.shape[1]
+    dY_rows = np.ascontiguousarray(dY.transpose(1, 0, 2)).reshape(F, n * length)  # (F, n*Ho*W)
+    part = np.empty((C, n, length), np.float32)  # (C, n, Ho*W)
+    dW = np.empty((F, C, k, k), np.float32)
+    for tap in range(k * k):
+        offset = (tap // k) * side + tap % k
+        part[...] = flat[:, :, offset : offset + length].transpose(1, 0, 2)
+        dW[:, :, tap // k, tap % k] = dY_rows @ part.reshape(C, -1).T  # (F, C)
+    return dW
+
+
 def timed(call, repeats: int = 10) -> float:
     call()
     started = time.perf_counter()
@@ -88,6 +129,7 @@ def main() -> None:
     rng = np.random.default_rng(0)
     print(f"forward of one {args.images}-image chunk on one core, ms (relative error against shifted)")
     print(f"{'layer':<22}{'shifted':>9}{'stacked taps':>22}{'Winograd':>22}")
+    weight_grads = []
     for C, F, side in LAYERS:
         X = rng.standard_normal((args.images, C, side, side), dtype=np.float32)  # (n, C, H, W)
         W = rng.standard_normal((F, C, 3, 3), dtype=np.float32)  # (F, C, 3, 3)
@@ -103,6 +145,21 @@ def main() -> None:
             error = np.abs(Y - reference).max() / np.abs(reference).max()
             cells.append(f"{ms:.1f} ({ms / base:.2f}x, {error:.0e})")
         print(f"{C}→{F}, {side}x{side}".ljust(22) + f"{base:>9.1f}" + "".join(f"{c:>22}" for c in cells))
+        weight_grads.append((C, F, side, flat))
+    print(
+        f"\nweight gradient of the same chunk, ms\n{'layer':<22}{'per image':>10}{'stacked taps':>22}{'collapsed':>22}"
+    )
+    for C, F, side, flat in weight_grads:
+        dY = rng.standard_normal((args.images, F, (side - 2) * side), dtype=np.float32)  # (n, F, Ho*W)
+        dY.reshape(args.images, F, side - 2, side)[..., side - 2 :] = 0  # wrap-around columns carry no gradient
+        reference = weight_grad_per_image(flat, dY, side)
+        base = timed(lambda: weight_grad_per_image(flat, dY, side))  # noqa: B023
+        cells = []
+        for method in (weight_grad_stacked, weight_grad_collapsed):
+            ms = timed(lambda: method(flat, dY, side))  # noqa: B023
+            error = np.abs(method(flat, dY, side) - reference).max() / np.abs(reference).max()
+            cells.append(f"{ms:.1f} ({ms / base:.2f}x, {error:.0e})")
+        print(f"{C}→{F}, {side}x{side}".ljust(22) + f"{base:>10.1f}" + "".join(f"{c:>22}" for c in cells))
 
 
 if __name__ == "__main__":

@@ -8,7 +8,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 
 import numpy as np
 import pytest
-from conv_variants import G, stacked_taps, winograd
+from conv_variants import (
+    G,
+    stacked_taps,
+    weight_grad_collapsed,
+    weight_grad_per_image,
+    weight_grad_stacked,
+    winograd,
+)
 from profile_layers import profile, report
 
 from kaggle_digits.nn.conv import Conv2D
@@ -45,3 +52,11 @@ def test_the_timed_conv_variants_agree_with_the_layer(channels, filters, side, i
         Y = np.full_like(expected, np.nan)
         run(Y)
         np.testing.assert_allclose(Y, expected, rtol=1e-4, atol=1e-4)
+    dY = rng.standard_normal(expected.shape).astype(np.float32)  # (n, F, Ho, Wo)
+    layer.forward(X, training=True)
+    layer.backward(dY)
+    dY_wide = np.zeros((images, filters, side - 2, side), np.float32)  # zero in the wrap-around columns
+    dY_wide[..., : side - 2] = dY
+    for method in (weight_grad_per_image, weight_grad_stacked, weight_grad_collapsed):
+        dW = method(flat, dY_wide.reshape(images, filters, -1), side)
+        np.testing.assert_allclose(dW, layer.grads["W"], rtol=1e-4, atol=1e-4)
