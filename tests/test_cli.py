@@ -149,6 +149,16 @@ def test_channels_and_average_reach_the_network_and_the_record(runner, in_tmp, b
     assert [layer.out_channels for layer in model.layers if layer.kind == "conv2d"] == [2, 3]
 
 
+@pytest.mark.parametrize(("extra", "members"), [([], 3), (["--ensemble", "1"], 1)])
+def test_the_best_preset_trains_its_own_ensemble_unless_told_otherwise(runner, in_tmp, blob_dir, extra, members):
+    args = ["train", "--data-dir", str(blob_dir), "--preset", "best", "--channels", "2,2", "--hidden", "4"]
+    result = runner.invoke(app, [*args, "--epochs", "1", *extra])
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((next((in_tmp / "runs").iterdir()) / "metrics.json").read_text())
+    assert metrics["members"] == members and len(metrics["parts"]) == members
+    assert metrics["config"]["average"] == 0.999
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
