@@ -138,13 +138,13 @@ def test_bad_test_csv_is_reported_too(runner, in_tmp, blob_dir):
     assert tree(in_tmp / "runs") == {} and tree(in_tmp / "submissions") == {}
 
 
-def test_channels_and_average_reach_the_network_and_the_record(runner, in_tmp, blob_dir):
+def test_channels_average_and_elastic_reach_the_network_and_the_record(runner, in_tmp, blob_dir):
     args = ["train", "--data-dir", str(blob_dir), "--preset", "fast", "--channels", "2,3", "--hidden", "8"]
-    result = runner.invoke(app, [*args, "--epochs", "1", "--average", "0.9"])
+    result = runner.invoke(app, [*args, "--epochs", "1", "--average", "0.9", "--elastic", "20"])
     assert result.exit_code == 0, result.output
     run_dir = next((in_tmp / "runs").iterdir())
     config = json.loads((run_dir / "metrics.json").read_text())["config"]
-    assert config["conv_channels"] == [2, 3] and config["average"] == 0.9
+    assert config["conv_channels"] == [2, 3] and config["average"] == 0.9 and config["elastic"] == 20
     model, _ = load_model(run_dir / "model.npz")
     assert [layer.out_channels for layer in model.layers if layer.kind == "conv2d"] == [2, 3]
 
@@ -176,6 +176,8 @@ def test_the_best_preset_trains_its_own_ensemble_unless_told_otherwise(runner, i
         (["--channels", "8,8"], "--channels (8, 8): only cnn presets have convolutions (try --preset cnn)"),
         (["--preset", "cnn", "--channels", "8,8,8"], "--channels (8, 8, 8): a cnn takes 2 or 4 positive channel"),
         (["--average", "1.5"], "--average 1.5: use a decay in [0, 1) such as 0.999"),
+        (["--elastic", "20", "--no-augment"], "--elastic 20: use a strength ≥ 0 (e.g. 24) together with --augment"),
+        (["--elastic", "-1", "--augment"], "--elastic -1: use a strength ≥ 0"),
     ],
 )
 def test_bad_options_are_one_line_errors(runner, in_tmp, blob_dir, args, message):

@@ -191,7 +191,7 @@ def train_part(
         train.features(part.eval_idx),
         train.labels[part.eval_idx],
     )
-    augment = AffineAugment() if config.augment else None
+    augment = AffineAugment(elastic=config.elastic) if config.augment else None
     checkpoint = run_dir / CHECKPOINT_FILE
     part_record = record.parts[part.index]
 

@@ -1,4 +1,4 @@
-"""Augmentation: a random small affine warp per image for training, fixed one-pixel shifts for test time."""
+"""Augmentation: a random small affine warp (optionally elastic) per image for training, one-pixel shifts for tests."""
 
 from __future__ import annotations
 
@@ -11,11 +11,18 @@ from ..constants import IMAGE_SIDE
 
 @dataclass(frozen=True)
 class AffineAugment:
-    """Random shift (pixels), rotation (degrees) and zoom per image, bilinear resampling, zeros outside."""
+    """Random shift (pixels), rotation (degrees) and zoom per image, bilinear resampling, zeros outside.
+
+    `elastic` > 0 adds Simard et al.'s (2003) elastic distortion to the same warp: a random displacement per pixel,
+    uniform in [-1, 1], smoothed by a Gaussian of `elastic_sigma` pixels and scaled by `elastic` (their alpha). It
+    draws its randoms only when on, so runs without it keep their exact random streams.
+    """
 
     max_shift: float = 2.0
     max_rotation: float = 10.0
     max_zoom: float = 0.1
+    elastic: float = 0.0
+    elastic_sigma: float = 4.0
 
     def __call__(self, X: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """Warp a batch of flattened 28x28 images (N, 784); returns a new array of the same shape and dtype."""
@@ -31,7 +38,23 @@ class AffineAugment:
         dy, dx = rows - centre, cols - centre  # (784,)
         src_y = cos[:, None] * dy - sin[:, None] * dx + centre - shift[:, :1]  # (N, 784)
         src_x = sin[:, None] * dy + cos[:, None] * dx + centre - shift[:, 1:]  # (N, 784)
+        if self.elastic:
+            smooth = gaussian_matrix(side, self.elastic_sigma)  # (28, 28)
+            field = rng.uniform(-self.elastic, self.elastic, (2, n, side, side)).astype(np.float32)  # (2, N, 28, 28)
+            field = smooth @ field @ smooth.T  # (2, N, 28, 28) blurred down the columns, then along the rows
+            src_y = src_y + field[0].reshape(n, -1)  # (N, 784)
+            src_x = src_x + field[1].reshape(n, -1)
         return bilinear_sample(X.reshape(n, side, side), src_y, src_x).astype(X.dtype, copy=False)
+
+
+def gaussian_matrix(side: int, sigma: float) -> np.ndarray:
+    """(side, side) matrix that blurs a vector with a normalised Gaussian, zeros beyond the edges (as SciPy's
+    `gaussian_filter(mode="constant", truncate=4)`)."""
+    radius = int(4 * sigma + 0.5)
+    taps = np.exp(-0.5 * (np.arange(-radius, radius + 1) / sigma) ** 2)  # (2r+1,)
+    taps /= taps.sum()
+    offset = np.arange(side)[None, :] - np.arange(side)[:, None]  # (side, side) j - i
+    return np.where(np.abs(offset) <= radius, taps[np.clip(offset + radius, 0, 2 * radius)], 0).astype(np.float32)
 
 
 def bilinear_sample(images: np.ndarray, src_y: np.ndarray, src_x: np.ndarray) -> np.ndarray:

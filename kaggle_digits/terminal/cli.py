@@ -160,6 +160,10 @@ def train(
     augment: Annotated[
         bool | None, typer.Option("--augment/--no-augment", help="Random shifts, rotations, zoom.", show_default=False)
     ] = None,
+    elastic: Annotated[
+        float | None,
+        typer.Option(help="With --augment: elastic distortion of this strength (Simard's alpha, e.g. 24); 0 is off."),
+    ] = None,
     label_smoothing: Annotated[
         float | None, typer.Option(help="Share of the target spread over all classes, e.g. 0.1.")
     ] = None,
@@ -224,6 +228,7 @@ def train(
         optimizer=optimizer,
         schedule=schedule,
         augment=augment,
+        elastic=elastic,
         keep=keep,
         label_smoothing=label_smoothing,
         average=average,

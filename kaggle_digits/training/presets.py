@@ -43,6 +43,7 @@ class TrainConfig:
     seed: int = 0
     split_seed: int | None = None  # seed of the dev split when it differs from `seed` (ensemble members)
     augment: bool = False
+    elastic: float = 0.0  # with augment: strength (alpha, pixels) of an elastic distortion added to the warp (0: off)
     notes: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
@@ -92,6 +93,10 @@ class TrainConfig:
             (
                 0 <= self.average < 1,
                 f"--average {self.average}: use a decay in [0, 1) such as 0.999, or 0 for the last weights",
+            ),
+            (
+                self.elastic >= 0 and (self.augment or not self.elastic),
+                f"--elastic {self.elastic:g}: use a strength ≥ 0 (e.g. 24) together with --augment, or 0 for none",
             ),
             (1 <= self.tta <= MAX_VIEWS, f"--tta {self.tta}: use 1 (off) to {MAX_VIEWS} views"),
         ]
