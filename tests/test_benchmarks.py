@@ -1,4 +1,5 @@
-"""The benchmark scripts: the layer profiler times a real training step; the conv variants compute the same thing."""
+"""The benchmark scripts: the layer profiler times a real training step; the conv variants compute the same thing;
+the pseudo-label trial scores its students on the teacher's own folds."""
 
 import sys
 import time
@@ -17,8 +18,11 @@ from conv_variants import (
     winograd,
 )
 from profile_layers import profile, report
+from pseudo_label_trial import trial
+from typer.testing import CliRunner
 
 from kaggle_digits.nn.conv import Conv2D
+from kaggle_digits.terminal.cli import app
 
 
 def test_profile_times_every_layer_of_the_cnn_and_the_report_adds_up():
@@ -60,3 +64,16 @@ def test_the_timed_conv_variants_agree_with_the_layer(channels, filters, side, i
     for method in (weight_grad_per_image, weight_grad_stacked, weight_grad_collapsed):
         dW = method(flat, dY_wide.reshape(images, filters, -1), side)
         np.testing.assert_allclose(dW, layer.grads["W"], rtol=1e-4, atol=1e-4)
+
+
+def test_pseudo_label_students_rebuild_the_teachers_folds_and_score_every_row(tmp_path, blob_dir):
+    runs = tmp_path / "runs"
+    args = ["train", "--data-dir", str(blob_dir), "--preset", "mlp", "--hidden", "16", "--epochs", "2", "--folds", "2"]
+    result = CliRunner().invoke(app, [*args, "--runs-dir", str(runs), "--submissions-dir", str(tmp_path / "subs")])
+    assert result.exit_code == 0, result.output
+    lines = trial(next(runs.iterdir()), blob_dir, threshold=0.5, overrides=["epochs=1"])
+    assert len(lines) == 3 and [line[:7] for line in lines[:2]] == ["fold 1:", "fold 2:"]
+    added = [int(line.split(", ")[1].split()[0]) for line in lines[:2]]
+    assert all(0 <= n <= 50 for n in added)  # at most test.csv's 50 images, those the teacher was sure of
+    correct, rows = lines[2].split(" OOF, ")[1].split(" (")[0].split(" of ")
+    assert rows == "300" and 0 < int(correct) <= 300
