@@ -29,7 +29,7 @@ from kaggle_digits.training.architecture import architecture
 from kaggle_digits.training.fit import Split, Trainer
 
 sys.path.insert(0, str(Path(__file__).parent))
-from recipe_trial import parse_override  # noqa: E402
+from recipe_trial import parse_override
 
 
 def show_epoch(trainer: Trainer) -> None:
