@@ -199,7 +199,7 @@ def train(
         typer.Option(
             "--tta",
             help="Test-time augmentation for the estimate and the submission: average the softmax over N views (the "
-            "image and N-1 one-pixel shifts), 1 to 9; 1 is off.",
+            "image and N-1 one-pixel shifts), 1 to 9; 1 is off. Default: the preset's (fast: 5, others: 1).",
         ),
     ] = None,
     estimate_from: Annotated[

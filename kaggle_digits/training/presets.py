@@ -179,8 +179,10 @@ PRESETS["fast"] = PRESETS["cnn"].replace(
     dropout=0.25,
     learning_rate=4e-3,
     warmup_epochs=0.5,
-    epochs=14,
-    notes="The quick first submission: a half-width cnn, short warm-up then cosine decay, about 3 minutes.",
+    epochs=13,
+    tta=5,
+    notes="The quick first submission: a half-width cnn, short warm-up then cosine decay, 5 test-time views; "
+    "about 3 minutes.",
 )
 PRESETS["best"] = PRESETS["cnn"].replace(
     preset="best",
