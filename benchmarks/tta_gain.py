@@ -58,15 +58,16 @@ def main() -> None:
     n = len(base)
     print(f"{args.run.name}: out-of-fold accuracy on {n:,} rows by test-time views")
     print(
-        f"{'views':>5}  {'correct':>7}  {'accuracy':>8}  {'95 % CI':>13}  {'vs first':>8}  {'fixed':>5}  {'broken':>6}  "
-        f"{'s / 1,000 images':>16}"
+        f"{'views':>5}  {'correct':>7}  {'accuracy':>8}  {'95 % CI':>13}  {'vs first':>8}  "
+        f"{'fixed':>5}  {'broken':>6}  {'s / 1,000 images':>16}"
     )
     for views, hits, seconds in results:
         correct = int(hits.sum())
         low, high = wilson_interval(correct, n)
         fixed, broken = int((hits & ~base).sum()), int((base & ~hits).sum())
+        change = (fixed - broken) / n
         print(
-            f"{views:>5}  {correct:>7,}  {correct / n:>8.4f}  {low:.4f}–{high:.4f}  {(correct - int(base.sum())) / n:>+8.4f}  "
+            f"{views:>5}  {correct:>7,}  {correct / n:>8.4f}  {low:.4f}–{high:.4f}  {change:>+8.4f}  "
             f"{fixed:>5}  {broken:>6}  {seconds / n * 1000:>16.3f}"
         )
 
