@@ -22,7 +22,7 @@ from kaggle_digits.allocator import keep_large_allocations
 from kaggle_digits.data import load_test, load_train
 from kaggle_digits.jobs.plan import generators, plan_parts
 from kaggle_digits.jobs.record import read_record, wilson_interval
-from kaggle_digits.nn.augment import AffineAugment
+from kaggle_digits.jobs.train import augmentation
 from kaggle_digits.nn.network import Ensemble, build_network
 from kaggle_digits.nn.serialize import load_model
 from kaggle_digits.training.architecture import architecture
@@ -61,7 +61,7 @@ def trial(teacher_dir: Path, data_dir: Path, threshold: float, overrides: list[s
         student_config = config.replace(seed=part.seed)
         _, init_rng, train_rng = generators(part.seed)
         student = build_network(architecture(student_config), init_rng)
-        augment = AffineAugment(elastic=student_config.elastic) if student_config.augment else None
+        augment = augmentation(student_config)
         split = Split(X_train, y_train, X_eval, y_eval)
         Trainer(student, split, student_config, train_rng, augment, on_epoch=show_epoch).run()
         hits = int((student.predict(X_eval) == y_eval).sum())

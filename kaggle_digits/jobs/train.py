@@ -27,6 +27,7 @@ from ..submission import write_submission
 from ..training.architecture import architecture
 from ..training.checkpoint import load_checkpoint, read_extra, save_checkpoint
 from ..training.fit import Split, Trainer, TrainEvent
+from ..training.presets import TrainConfig
 from .plan import Part, generators, plan_parts
 from .record import PartRecord, RunRecord, read_record, write_record
 from .runs import CHECKPOINT_FILE, MODEL_FILE, writable_folder
@@ -168,6 +169,11 @@ def describe_data(record: RunRecord, train: Digits, parts: list[Part]) -> None:
     record.data = dataclasses.replace(record.data, **fields)
 
 
+def augmentation(config: TrainConfig) -> AffineAugment | None:
+    """The random warp a configuration trains with, or None without --augment."""
+    return AffineAugment(elastic=config.elastic) if config.augment else None
+
+
 def part_file(run_dir: Path, part: Part) -> Path:
     return run_dir / f"part{part.index}.npz"
 
@@ -191,7 +197,7 @@ def train_part(
         train.features(part.eval_idx),
         train.labels[part.eval_idx],
     )
-    augment = AffineAugment(elastic=config.elastic) if config.augment else None
+    augment = augmentation(config)
     checkpoint = run_dir / CHECKPOINT_FILE
     part_record = record.parts[part.index]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
 import numpy as np
 
@@ -47,14 +48,17 @@ class AffineAugment:
         return bilinear_sample(X.reshape(n, side, side), src_y, src_x).astype(X.dtype, copy=False)
 
 
+@cache
 def gaussian_matrix(side: int, sigma: float) -> np.ndarray:
     """(side, side) matrix that blurs a vector with a normalised Gaussian, zeros beyond the edges (as SciPy's
-    `gaussian_filter(mode="constant", truncate=4)`)."""
+    `gaussian_filter(mode="constant", truncate=4)`); built once per size and sigma, read-only."""
     radius = int(4 * sigma + 0.5)
     taps = np.exp(-0.5 * (np.arange(-radius, radius + 1) / sigma) ** 2)  # (2r+1,)
     taps /= taps.sum()
     offset = np.arange(side)[None, :] - np.arange(side)[:, None]  # (side, side) j - i
-    return np.where(np.abs(offset) <= radius, taps[np.clip(offset + radius, 0, 2 * radius)], 0).astype(np.float32)
+    matrix = np.where(np.abs(offset) <= radius, taps[np.clip(offset + radius, 0, 2 * radius)], 0).astype(np.float32)
+    matrix.flags.writeable = False  # shared by every call through the cache
+    return matrix
 
 
 def bilinear_sample(images: np.ndarray, src_y: np.ndarray, src_x: np.ndarray) -> np.ndarray:
