@@ -21,7 +21,8 @@ from kaggle_digits.allocator import keep_large_allocations
 from kaggle_digits.jobs.record import DataSource
 from kaggle_digits.jobs.start import TrainRequest
 from kaggle_digits.jobs.train import train_run
-from kaggle_digits.training.presets import TrainConfig, preset_config
+from kaggle_digits.training.config import TrainConfig
+from kaggle_digits.training.presets import preset_config
 
 
 def parse_override(text: str) -> tuple[str, Any]:

@@ -1,12 +1,12 @@
-"""Kaggle's digit CSVs: strict parsing, a fast .npz cache, the bundled sample and a stratified dev split."""
+"""Kaggle's digit CSVs: strict parsing, an .npz cache keyed by content, the bundled sample, a stratified dev split."""
 
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import re
 import shutil
-import tempfile
 import zipfile
 from dataclasses import dataclass
 from importlib import resources
@@ -16,13 +16,13 @@ import numpy as np
 import pandas as pd
 
 from .constants import N_PIXELS
-from .errors import KaggleDigitsError
-from .files import atomic_path
+from .errors import ConfigError, KaggleDigitsError
+from .files import atomic_path, temp_folder
 
 PIXEL_COLUMNS = tuple(f"pixel{i}" for i in range(N_PIXELS))
 TRAIN_HEADER = ("label", *PIXEL_COLUMNS)
 TEST_HEADER = PIXEL_COLUMNS
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # 2: keyed by the CSV's SHA-256
 SAMPLE_ZIP = "digit-recognizer-sample.zip"
 HOW_TO_GET_DATA = "run `make download` (or `kaggle-digits download`), or pass --sample to use the bundled sample"
 
@@ -56,33 +56,40 @@ def load_test(data_dir: str | os.PathLike[str]) -> Digits:
 
 
 def load_digits(path: Path, labelled: bool) -> Digits:
-    """Load a digits CSV, from its .npz cache when the CSV's size and mtime still match."""
+    """Load a digits CSV, from its .npz cache when the cache was made from exactly these bytes."""
     if not path.is_file():
         raise KaggleDigitsError(f"{path}: file not found — {HOW_TO_GET_DATA}")
-    stat = path.stat()
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise KaggleDigitsError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    content = hashlib.sha256(raw).hexdigest()
     cache = path.with_name(path.name + ".cache.npz")
-    cached = _read_cache(cache, stat, labelled)
+    cached = _read_cache(cache, content, labelled)
     if cached is not None:
         images, labels, fingerprint = cached
         return Digits(images, labels, path, fingerprint)
-    images, labels = parse_digits_csv(path, labelled)
+    images, labels = parse_digits_csv(path, labelled, raw)
     fingerprint = _fingerprint(images, labels)
-    _write_cache(cache, stat, images, labels, fingerprint)
+    _write_cache(cache, content, images, labels, fingerprint)
     return Digits(images, labels, path, fingerprint)
 
 
-def parse_digits_csv(path: Path, labelled: bool) -> tuple[np.ndarray, np.ndarray | None]:
-    """Parse and validate a Kaggle digits CSV; every problem is one line naming file, line and column."""
+def parse_digits_csv(path: Path, labelled: bool, raw: bytes | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+    """Parse and validate a Kaggle digits CSV (a UTF-8 BOM and CRLF line ends, as spreadsheets save, are read);
+    every problem is one line naming file, line and column."""
+    raw = path.read_bytes() if raw is None else raw
     expected = TRAIN_HEADER if labelled else TEST_HEADER
-    _check_header(path, expected)
+    _check_text(path, raw)
+    _check_header(path, raw, expected)
     try:
-        frame = pd.read_csv(path, dtype=np.float32, engine="c", skip_blank_lines=False)
+        frame = pd.read_csv(io.BytesIO(raw), dtype=np.float32, engine="c", skip_blank_lines=False, encoding="utf-8-sig")
     except pd.errors.ParserError as exc:
         match = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
         detail = f"line {match[2]} has {match[3]} columns, expected {match[1]}" if match else str(exc)
         raise KaggleDigitsError(f"{path}: {detail}") from None
     except ValueError:
-        raise KaggleDigitsError(f"{path}: {_first_non_numeric(path)}") from None
+        raise KaggleDigitsError(f"{path}: {_first_non_numeric(raw)}") from None
     values = frame.to_numpy()  # (N, 785) or (N, 784) float32
     if len(values) == 0:
         raise KaggleDigitsError(f"{path}: no data rows after the header")
@@ -92,12 +99,26 @@ def parse_digits_csv(path: Path, labelled: bool) -> tuple[np.ndarray, np.ndarray
     return np.ascontiguousarray(pixels, dtype=np.uint8), labels
 
 
-def _check_header(path: Path, expected: tuple[str, ...]) -> None:
-    with path.open("r", encoding="utf-8", errors="replace") as handle:
-        first = handle.readline()
-    if not first.strip():
+def _check_text(path: Path, raw: bytes) -> None:
+    """UTF-8 (or ASCII) text; a UTF-16 export or a stray byte is named with its line."""
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise KaggleDigitsError(f"{path}: saved as UTF-16 text; save it as a CSV in UTF-8 (comma-separated)")
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise KaggleDigitsError(
+            f"{path}: line {line}: byte 0x{raw[exc.start]:02x} is not UTF-8 text; save the file as a UTF-8 CSV"
+        ) from None
+
+
+def _check_header(path: Path, raw: bytes, expected: tuple[str, ...]) -> None:
+    first = raw[: raw.find(b"\n") if b"\n" in raw else len(raw)].decode("utf-8-sig").strip()
+    if not first:
         raise KaggleDigitsError(f"{path}: empty file (expected a header line {expected[0]},{expected[1]},…)")
-    header = [name.strip().strip('"') for name in first.strip().split(",")]
+    if ";" in first and "," not in first:
+        raise KaggleDigitsError(f"{path}: columns are separated by ';'; save it as a comma-separated CSV")
+    header = [name.strip().strip('"') for name in first.split(",")]
     if len(header) != len(expected):
         raise KaggleDigitsError(
             f"{path}: header has {len(header)} columns, expected {len(expected)} "
@@ -108,9 +129,9 @@ def _check_header(path: Path, expected: tuple[str, ...]) -> None:
             raise KaggleDigitsError(f"{path}: header column {position} is {got!r}, expected {want!r}")
 
 
-def _first_non_numeric(path: Path) -> str:
+def _first_non_numeric(raw: bytes) -> str:
     """Locate the first cell that is not a number (the slow path, taken only when parsing failed)."""
-    frame = pd.read_csv(path, dtype=str, keep_default_na=False, skip_blank_lines=False)
+    frame = pd.read_csv(io.BytesIO(raw), dtype=str, keep_default_na=False, skip_blank_lines=False, encoding="utf-8-sig")
     for column in frame.columns:
         cells = frame[column]
         bad = pd.to_numeric(cells, errors="coerce").isna() & (cells.str.strip() != "")
@@ -151,24 +172,25 @@ def _fingerprint(images: np.ndarray, labels: np.ndarray | None) -> str:
     return digest.hexdigest()[:16]
 
 
-def _read_cache(cache: Path, stat: os.stat_result, labelled: bool):
+def _read_cache(cache: Path, content: str, labelled: bool):
+    """The cached arrays when the cache was made from a CSV with this SHA-256, else None."""
     try:
         with np.load(cache, allow_pickle=False) as stored:
-            meta = stored["meta"]  # (3,) int64: version, size, mtime_ns
-            if tuple(meta) != (CACHE_VERSION, stat.st_size, stat.st_mtime_ns):
+            if int(stored["version"]) != CACHE_VERSION or str(stored["content"]) != content:
                 return None
             if labelled != ("labels" in stored.files):
                 return None
             labels = stored["labels"] if labelled else None
             return stored["images"], labels, str(stored["fingerprint"])
-    except (OSError, KeyError, ValueError, zipfile.BadZipFile):
+    except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile):
         return None
 
 
-def _write_cache(cache: Path, stat: os.stat_result, images, labels, fingerprint: str) -> None:
+def _write_cache(cache: Path, content: str, images, labels, fingerprint: str) -> None:
     """Best effort: a read-only data folder just means no cache."""
     arrays = {
-        "meta": np.array([CACHE_VERSION, stat.st_size, stat.st_mtime_ns], dtype=np.int64),
+        "version": np.array(CACHE_VERSION),
+        "content": np.array(content),
         "images": images,
         "fingerprint": np.array(fingerprint),
     }
@@ -196,7 +218,7 @@ def sample_dir() -> Path:
 def extract_zip_atomically(archive, target: Path) -> None:
     """Extract a zip into a temp folder beside `target`, then rename it into place."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    staging = temp_folder(target.parent, f".{target.name}.")
     try:
         with archive.open("rb") as raw, zipfile.ZipFile(raw) as bundle:
             bundle.extractall(staging)
@@ -217,9 +239,10 @@ def split_dev(labels: np.ndarray, dev_size: float, rng: np.random.Generator) -> 
     leftover = np.argsort(-(exact - quota), kind="stable")[: n_dev - quota.sum()]
     quota[leftover] += 1
     if quota.min() < 1 or (counts - quota).min() < 1:
-        raise KaggleDigitsError(
-            f"--dev-size {dev_size:g}: gives {n_dev} dev rows; every digit needs at least one dev and one train row "
-            f"(here {len(classes)} digits, the rarest with {counts.min()} rows)"
+        raise ConfigError(
+            {"dev_size": dev_size},
+            f"gives {n_dev} dev rows; every digit needs at least one dev and one train row "
+            f"(here {len(classes)} digits, the rarest with {counts.min()} rows)",
         )
     dev_parts = []
     for cls, take in zip(classes, quota, strict=True):
@@ -232,11 +255,11 @@ def split_dev(labels: np.ndarray, dev_size: float, rng: np.random.Generator) -> 
 
 def stratified_folds(labels: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
     """The fold (0..k-1) of every row: each digit's rows shuffled and dealt round-robin, so folds differ by one row."""
+    if k < 2:
+        raise ValueError(f"stratified_folds needs k >= 2, got {k}")  # the request check refuses it first
     classes, counts = np.unique(labels, return_counts=True)
-    if k < 2 or counts.min() < k:
-        raise KaggleDigitsError(
-            f"--folds {k}: use 2 or more folds, at most the rows of the rarest digit ({counts.min()})"
-        )
+    if counts.min() < k:
+        raise ConfigError({"folds": k}, f"use at most as many folds as the rarest digit has rows ({counts.min()})")
     fold = np.empty(len(labels), np.int64)  # (N,)
     offset = 0
     for cls in classes:
@@ -248,11 +271,9 @@ def stratified_folds(labels: np.ndarray, k: int, rng: np.random.Generator) -> np
 
 def resolve_dev_count(n: int, dev_size: float) -> int:
     """Turn --dev-size (a fraction below 1, or a whole row count) into a row count that leaves rows to train."""
-    if dev_size <= 0 or (dev_size >= 1 and dev_size != int(dev_size)):
-        raise KaggleDigitsError(f"--dev-size {dev_size:g}: use a fraction in (0, 1) like 0.1, or a whole row count")
     count = round(n * dev_size) if dev_size < 1 else int(dev_size)
     if not 1 <= count < n:
-        raise KaggleDigitsError(
-            f"--dev-size {dev_size:g}: gives {count} dev rows out of {n}; use a fraction like 0.1 or 1..{n - 1} rows"
+        raise ConfigError(
+            {"dev_size": dev_size}, f"gives {count} dev rows out of {n}; use a fraction like 0.1 or 1..{n - 1} rows"
         )
     return count

@@ -18,6 +18,7 @@ from .files import atomic_path
 DPI = 100
 TILE_W, TILE_H = 1.6, 1.9  # inches per misclassified tile: room for a two-line title
 GRID_COLUMNS = 8
+MIN_HEADING_TILES = 4  # a grid of fewer tiles is still this wide, so its heading has room and is never clipped
 HEADING_CHAR_PX = 7.5  # width of an average character of the 12-point heading, in pixels at DPI
 
 
@@ -35,7 +36,7 @@ def grid_shape(n: int, columns: int = GRID_COLUMNS) -> tuple[int, int]:
 
 def wrapped_heading(heading: str, n: int) -> str:
     """The heading broken into lines that fit the width of a grid of n tiles, so a narrow grid never clips it."""
-    width_px = grid_shape(n)[1] * TILE_W * DPI
+    width_px = max(grid_shape(n)[1], MIN_HEADING_TILES) * TILE_W * DPI
     return textwrap.fill(heading, width=max(16, int(width_px / HEADING_CHAR_PX)))
 
 
@@ -43,7 +44,7 @@ def misclassified_figure_size(n: int, heading: str = "") -> tuple[int, int]:
     """Pixel (width, height) of a grid of n tiles under its wrapped heading."""
     rows, cols = grid_shape(n)
     lines = wrapped_heading(heading, n).count("\n") + 1
-    return round(cols * TILE_W * DPI), round((rows * TILE_H + 0.35 + 0.25 * lines) * DPI)
+    return round(max(cols, MIN_HEADING_TILES) * TILE_W * DPI), round((rows * TILE_H + 0.35 + 0.25 * lines) * DPI)
 
 
 def plot_misclassified(images: np.ndarray, titles: list[str], heading: str, path: Path) -> Path:
@@ -61,14 +62,14 @@ def plot_misclassified(images: np.ndarray, titles: list[str], heading: str, path
     return _save(fig, path)
 
 
-def plot_confusion(counts: np.ndarray, heading: str, path: Path) -> Path:
+def plot_confusion(counts: np.ndarray, heading: str, path: Path, rows: str = "dev") -> Path:
     """10x10 heat map: colour is the share of each true digit (row-normalised), text is the count."""
     support = counts.sum(axis=1, keepdims=True)  # (10, 1)
     share = np.divide(counts, support, out=np.zeros(counts.shape), where=support > 0)  # (10, 10)
     fig = Figure(figsize=(7.5, 6.5), layout="constrained")
     ax = fig.subplots()
     image = ax.imshow(share, cmap="Blues", vmin=0, vmax=1)
-    fig.colorbar(image, ax=ax, label="share of the true digit's dev images")
+    fig.colorbar(image, ax=ax, label=f"share of the true digit's {rows} images")
     for t in range(counts.shape[0]):
         for p in range(counts.shape[1]):
             if counts[t, p]:
@@ -83,25 +84,41 @@ def plot_confusion(counts: np.ndarray, heading: str, path: Path) -> Path:
     return _save(fig, path)
 
 
-def plot_curves(history: list[dict], heading: str, path: Path, unit: str = "epoch", kept: int | None = None) -> Path:
-    """Loss and accuracy per evaluation, train (running average over the epoch) against dev; a line at the kept one."""
-    epochs = [h["epoch"] for h in history]
+def plot_curves(
+    histories: list[tuple[str, list[dict]]],
+    heading: str,
+    path: Path,
+    unit: str = "epoch",
+    kept: int | None = None,
+    held_out: str = "dev",
+) -> Path:
+    """Loss and accuracy per evaluation of each (label, history): train (running average over the epoch) dashed,
+    held-out rows solid; a line at the kept epoch; whole-number epoch ticks."""
     fig = Figure(figsize=(11, 4.2), layout="constrained")
     loss_ax, acc_ax = fig.subplots(1, 2)
-    loss_ax.plot(epochs, [h["loss"] for h in history], marker=".", label="train (during the epoch)")
-    loss_ax.plot(epochs, [h["dev_loss"] for h in history], marker=".", label="dev")
+    epochs_seen: set[int] = set()
+    for number, (label, history) in enumerate(histories):
+        epochs = [h["epoch"] for h in history]
+        epochs_seen.update(epochs)
+        colour = f"C{number % 10}"
+        name = f"{label} " if label else ""
+        train_label = f"{name}train (during the epoch)" if len(histories) == 1 else None
+        for ax, train_key, eval_key in ((loss_ax, "loss", "dev_loss"), (acc_ax, "train_accuracy", "dev_accuracy")):
+            ax.plot(epochs, [h[train_key] for h in history], linestyle="--", color=colour, alpha=0.6, label=train_label)
+            ax.plot(epochs, [h[eval_key] for h in history], marker=".", color=colour, label=label or held_out)
     loss_ax.set_yscale("log")
     loss_ax.set_ylabel("cross-entropy")
-    acc_ax.plot(epochs, [h["train_accuracy"] for h in history], marker=".", label="train (during the epoch)")
-    acc_ax.plot(epochs, [h["dev_accuracy"] for h in history], marker=".", label="dev")
     acc_ax.set_ylabel("accuracy")
+    low, high = min(epochs_seen), max(epochs_seen)
     for ax in (loss_ax, acc_ax):
         ax.set_xlabel(unit)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        if low == high:  # one point: without limits matplotlib spans 0.945…1.050
+            ax.set_xlim(low - 0.5, high + 0.5)
         ax.grid(alpha=0.3)
         if kept:
             ax.axvline(kept, color="grey", linestyle="--", linewidth=1, label=f"kept weights ({unit} {kept})")
-        ax.legend()
+        ax.legend(fontsize=8, title=f"{held_out} rows solid, train dashed" if len(histories) > 1 else None)
     fig.suptitle(heading)
     return _save(fig, path)
 

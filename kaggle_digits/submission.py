@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -11,17 +12,21 @@ from .errors import KaggleDigitsError
 from .files import atomic_path
 
 HEADER = "ImageId,Label"
+DIGITS = re.compile(r"[0-9]+")  # str.isdigit also takes "²" and "٣", which int() refuses
 
 
-def write_submission(path: str | os.PathLike[str], labels: np.ndarray, n_test: int | None = None) -> Path:
-    """Write one row per test image, ImageId from 1; refuses labels that Kaggle would reject."""
+def write_submission(
+    path: str | os.PathLike[str], labels: np.ndarray, n_test: int | None = None, exclusive: bool = False
+) -> Path:
+    """Write one row per test image, ImageId from 1; refuses labels that Kaggle would reject. With `exclusive`, an
+    existing file is never replaced (FileExistsError)."""
     path = Path(path)
     labels = np.asarray(labels)
     problem = _label_problem(labels, n_test)
     if problem:
         raise KaggleDigitsError(f"{path}: refusing to write submission: {problem}")
     body = np.column_stack([np.arange(1, len(labels) + 1), labels.astype(np.int64)])  # (N, 2)
-    with atomic_path(path) as tmp:
+    with atomic_path(path, exclusive=exclusive) as tmp:
         np.savetxt(tmp, body, fmt="%d", delimiter=",", header=HEADER, comments="")
     return path
 
@@ -41,17 +46,17 @@ def read_submission(path: str | os.PathLike[str], n_test: int | None = None) -> 
     path = Path(path)
     if not path.is_file():
         raise KaggleDigitsError(f"{path}: submission file not found")
-    lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    lines = path.read_text(encoding="utf-8-sig", errors="replace").splitlines()  # a BOM and CRLF, as spreadsheets save
     if not lines:
         raise KaggleDigitsError(f"{path}: empty file; expected the header {HEADER}")
-    if lines[0].strip() != HEADER:
+    if lines[0].replace('"', "").strip() != HEADER:
         raise KaggleDigitsError(f"{path}: header is {lines[0].strip()!r}, expected {HEADER!r}")
     labels = []
     for number, line in enumerate(lines[1:], start=2):
         cells = line.split(",")
         if not line.strip():
             raise KaggleDigitsError(f"{path}: line {number} is blank")
-        if len(cells) != 2 or not all(c.strip().isdigit() for c in cells):
+        if len(cells) != 2 or not all(DIGITS.fullmatch(c.strip()) for c in cells):
             raise KaggleDigitsError(f"{path}: line {number}: expected two integers 'ImageId,Label', got {line!r}")
         image_id, label = int(cells[0]), int(cells[1])
         if image_id != number - 1:

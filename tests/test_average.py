@@ -71,5 +71,5 @@ def test_a_trainer_with_an_average_trains_the_same_path_and_ends_with_the_averag
 
 @pytest.mark.parametrize("decay", [-0.1, 1.0, 1.5])
 def test_a_decay_outside_0_1_is_refused_with_the_fix(decay):
-    with pytest.raises(KaggleDigitsError, match=r"--average .*use a decay in \[0, 1\)"):
+    with pytest.raises(KaggleDigitsError, match=r"average .*use a decay in \[0, 1\)"):
         preset_config("mlp", average=decay)

@@ -9,6 +9,7 @@ import pytest
 
 from kaggle_digits.data import load_test, load_train, parse_digits_csv, resolve_dev_count, sample_dir, split_dev
 from kaggle_digits.errors import KaggleDigitsError
+from kaggle_digits.training.presets import preset_config
 
 from helpers import blob_digits, write_csv
 
@@ -84,7 +85,13 @@ def test_split_is_stratified_disjoint_and_seeded():
     assert len(split_dev(labels, 250, np.random.default_rng(1))[1]) == 250
 
 
-@pytest.mark.parametrize("bad", [0, -0.1, 1000, 1.5, 2000.0])
-def test_dev_size_out_of_range_is_refused_with_the_fix(bad):
-    with pytest.raises(KaggleDigitsError, match=r"--dev-size .*(fraction|rows)"):
+@pytest.mark.parametrize("bad", [-0.1, 1.5, 2000.0, float("nan"), 1.0])
+def test_a_dev_size_outside_the_rule_is_refused_by_the_config(bad):
+    with pytest.raises(KaggleDigitsError, match=r"^dev_size .*: use a fraction strictly between 0 and 1"):
+        preset_config("mlp", dev_size=bad)
+
+
+@pytest.mark.parametrize("bad", [1000, 2000])
+def test_a_dev_size_that_leaves_no_training_rows_is_refused(bad):
+    with pytest.raises(KaggleDigitsError, match=rf"^dev_size {bad}: gives {bad} dev rows out of 1000"):
         resolve_dev_count(1000, bad)

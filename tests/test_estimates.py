@@ -40,8 +40,8 @@ def test_stratified_folds_deal_every_digit_evenly_and_reproducibly():
     for digit in range(10):
         per_fold = np.bincount(fold[labels == digit], minlength=5)
         assert per_fold.max() - per_fold.min() <= 1
-    with pytest.raises(KaggleDigitsError, match="--folds 1: use 2 or more folds"):
-        stratified_folds(labels, 1, np.random.default_rng(0))
+    with pytest.raises(KaggleDigitsError, match="folds 6: use at most as many folds as the rarest digit"):
+        stratified_folds(labels[labels < 2][:55], 6, np.random.default_rng(0))
 
 
 def test_wilson_interval_is_sound_near_one():
@@ -87,9 +87,9 @@ def test_a_final_fit_has_no_estimate_unless_borrowed_from_the_same_configuration
     other = request(blob_dir, tmp_path, config={"dev_size": 0, "epochs": 5}, estimate_from=folds.run_dir)
     with pytest.raises(KaggleDigitsError, match="trained another configuration"):
         train_run(other)
-    with pytest.raises(KaggleDigitsError, match="--estimate-from is for a final fit on every row"):
+    with pytest.raises(KaggleDigitsError, match=r"estimate_from .* only for a final fit on every row; add dev_size 0"):
         train_run(request(blob_dir, tmp_path, estimate_from=folds.run_dir))
-    with pytest.raises(KaggleDigitsError, match="--folds and --dev-size: choose one"):
+    with pytest.raises(KaggleDigitsError, match="folds 3 and dev_size 0.2: choose one"):
         train_run(request(blob_dir, tmp_path, folds=3, config={"dev_size": 0.2}))
 
 
@@ -111,7 +111,7 @@ def test_test_time_views_average_the_shifted_predictions(blob_dir, tmp_path):
     X = load_train(blob_dir).features(np.arange(20))
     expected = np.mean([model.predict_proba(shift_images(X, *s)) for s in ((0, 0), (0, 1), (0, -1))], axis=0)
     np.testing.assert_allclose(ViewAveraged(model, 3).predict_proba(X), expected, rtol=1e-6)
-    with pytest.raises(KaggleDigitsError, match="--tta 12: use 1"):
+    with pytest.raises(KaggleDigitsError, match="tta 12: use 1"):
         train_run(request(blob_dir, tmp_path, config={"tta": 12}))
 
 
@@ -169,6 +169,6 @@ def test_records_written_before_estimates_still_load_list_and_say_what_their_fig
 
 
 def test_a_dead_process_pid_is_not_alive():
-    from kaggle_digits.jobs.overview import alive
+    from kaggle_digits.jobs.runs import alive
 
     assert alive(os.getpid()) and not alive(0)

@@ -9,7 +9,8 @@ from kaggle_digits.errors import KaggleDigitsError
 from kaggle_digits.nn.network import Ensemble, build_network
 from kaggle_digits.nn.serialize import load_model, save_model
 from kaggle_digits.training.architecture import architecture
-from kaggle_digits.training.presets import PRESETS, TrainConfig, preset_config
+from kaggle_digits.training.config import TrainConfig
+from kaggle_digits.training.presets import PRESETS, preset_config
 
 
 def test_tutorial_preset_is_the_seed_network():
@@ -65,12 +66,14 @@ def test_predict_proba_is_batched_and_normalised():
 
 
 def test_bad_overrides_name_the_value_and_the_fix():
-    with pytest.raises(KaggleDigitsError, match=r"--lr -1.0: the learning rate must be > 0"):
+    with pytest.raises(KaggleDigitsError, match=r"^learning_rate -1: use a finite rate > 0"):
         preset_config("mlp", learning_rate=-1.0)
-    with pytest.raises(KaggleDigitsError, match=r"--preset 'cnnn': unknown preset; choose one of tutorial, mlp"):
+    with pytest.raises(KaggleDigitsError, match=r"^preset cnnn: unknown preset; choose one of tutorial, mlp"):
         preset_config("cnnn")
-    with pytest.raises(KaggleDigitsError, match=r"--dropout 1.0"):
+    with pytest.raises(KaggleDigitsError, match=r"^dropout 1: use a rate in \[0, 1\)"):
         preset_config("mlp", dropout=1.0)
+    with pytest.raises(KaggleDigitsError, match=r"^elastic 20: works with augment only"):
+        preset_config("mlp", augment=False, elastic=20.0)
 
 
 def test_ensemble_averages_members_and_round_trips(tmp_path):

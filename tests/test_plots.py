@@ -4,7 +4,10 @@ import numpy as np
 import pytest
 
 from kaggle_digits.plots import (
+    DPI,
     HEADING_CHAR_PX,
+    MIN_HEADING_TILES,
+    TILE_H,
     grid_shape,
     misclassified_figure_size,
     plot_confusion,
@@ -27,8 +30,9 @@ def test_misclassified_grid_grows_with_its_tiles_and_is_written_atomically(tmp_p
     path = plot_misclassified(images, [f"{i} → 0 (50%)\nrow {i}" for i in range(n)], "heading", tmp_path / "m.png")
     width, height = png_size(path)
     rows, cols = grid_shape(n)
-    assert width == cols * png_size(plot_misclassified(images[:1], ["t"], "heading", tmp_path / "one.png"))[0]
-    assert height > rows * width / cols  # tiles are taller than wide: room for their two-line titles
+    one = png_size(plot_misclassified(images[:1], ["t"], "heading", tmp_path / "one.png"))[0]
+    assert width == max(cols, MIN_HEADING_TILES) / MIN_HEADING_TILES * one  # a single tile keeps room for a heading
+    assert height > rows * TILE_H * DPI  # tiles are taller than wide: room for their two-line titles
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.png", "one.png"]
 
 
@@ -52,7 +56,7 @@ def test_confusion_is_square_and_curves_mark_the_kept_epoch(tmp_path):
         {"epoch": e, "loss": 1 / e, "dev_loss": 1.2 / e, "train_accuracy": 1 - 0.5 / e, "dev_accuracy": 1 - 0.6 / e}
         for e in range(1, 6)
     ]
-    plain = plot_curves(history, "title", tmp_path / "k.png")
-    marked = plot_curves(history, "title", tmp_path / "kept.png", kept=3)
+    plain = plot_curves([("", history)], "title", tmp_path / "k.png")
+    marked = plot_curves([("", history)], "title", tmp_path / "kept.png", kept=3)
     assert png_size(plain)[0] > png_size(plain)[1]  # two panels side by side
     assert plain.read_bytes() != marked.read_bytes()

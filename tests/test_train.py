@@ -89,7 +89,9 @@ def test_final_fit_without_dev_rows_trains_and_records_no_accuracy():
 def test_divergence_is_reported_with_the_fix():
     config = preset_config("tutorial", epochs=20, learning_rate=1e30)
     net = build_network(architecture(config), np.random.default_rng(0))
-    with pytest.raises(KaggleDigitsError, match=r"diverged .* lower --lr"):
+    with pytest.raises(
+        KaggleDigitsError, match=r"^learning_rate 1e\+30: training diverged at iteration \d+ .*use a lower rate"
+    ):
         fit(net, *blob_split(), config, np.random.default_rng(1))
 
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..data import TEST_HEADER, TRAIN_HEADER
 from ..errors import KaggleDigitsError
+from ..files import temp_folder
 from .kaggle_api import KaggleClient
 
 EXPECTED_FILES = ("train.csv", "test.csv", "sample_submission.csv")
@@ -89,7 +89,7 @@ def download_data(client: KaggleClient, data_dir: Path, force: bool = False) -> 
     parent = data_dir.resolve().parent
     try:
         parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{data_dir.name}-download-", dir=parent))
+        staging = temp_folder(parent, f".{data_dir.name}-download-")
     except OSError as exc:
         raise KaggleDigitsError(f"{data_dir}: cannot write here ({exc.strerror or exc})") from None
     try:

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
-from pathlib import Path
 
 import numpy as np
 
 from ..data import load_test
 from ..errors import KaggleDigitsError
-from ..nn.network import MAX_VIEWS, Ensemble, with_views
+from ..nn.network import Ensemble, with_views
+from ..training.config import check_field
 from .evaluation import run_train_data
 from .plan import dev_split
 from .record import DataSource, RunRecord, write_record
@@ -45,8 +46,7 @@ def combine_runs(
 ) -> TrainOutcome:
     """An ensemble of runs trained on the same data and dev split; refuses runs whose splits differ."""
     check_combinable(runs)
-    if not 1 <= views <= MAX_VIEWS:
-        raise KaggleDigitsError(f"--tta {views}: use 1 (off) to {MAX_VIEWS} views")
+    check_field("tta", views)
     submissions_dir = writable_folder(submissions_dir, "submissions", "--submissions-dir")
     train = run_train_data(runs[0])
     _, dev_idx = dev_split(train, runs[0].record.config)
@@ -71,11 +71,29 @@ def combine_runs(
         parameters=model.n_parameters,
         combined_from=[str(run.path) for run in runs],
         tta=views,
-        submission=str(Path(submissions_dir) / f"{run_dir.name}.csv"),
+        submissions_dir=str(submissions_dir),
     )
     if len(dev_idx):
         scored = HeldOut(dev_idx, with_views(model, views).predict_proba(train.features(dev_idx)))
         record.estimate, record.selected = estimates(record, scored, train.labels)
         save_held_out(run_dir, scored)
     write_record(run_dir, record)
-    return save_finished(run_dir, record, model, test_labels)
+    outcome = save_finished(run_dir, record, model, test_labels)
+    return dataclasses.replace(outcome, warnings=twins(runs))
+
+
+def twins(runs: list[Run]) -> tuple[str, ...]:
+    """Runs trained alike (configuration with seed, data, members, folds) hold the same weights: averaging them
+    adds nothing."""
+    seen: dict[tuple, Run] = {}
+    found = []
+    for run in runs:
+        r = run.record
+        key = (r.config, r.data.train_fingerprint, r.members, r.folds, tuple(r.combined_from))
+        if key in seen:
+            found.append(
+                f"{run.path.name} and {seen[key].path.name} were trained alike (same configuration and seed), so "
+                "they hold the same weights and count as one network; give members different --seed values"
+            )
+        seen.setdefault(key, run)
+    return tuple(found)

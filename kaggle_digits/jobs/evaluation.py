@@ -1,4 +1,4 @@
-"""What a saved run gets wrong: its dev split rebuilt, predictions, confusion matrix, per-class scores, mistakes."""
+"""What a saved run gets wrong on its held-out rows: predictions, confusion matrix, per-class scores, mistakes."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from ..constants import N_CLASSES
 from ..data import Digits, load_train
 from ..errors import KaggleDigitsError
 from ..files import atomic_write_text
-from ..plots import plot_confusion, plot_curves, plot_misclassified
+from ..plots import plot_confusion, plot_misclassified
+from .curves import held_out_name, run_curves
 from .plan import dev_split
 from .runs import Run
 from .scoring import HeldOut, load_held_out
@@ -149,7 +150,7 @@ def misclassified_picture(
     what = "" if true_digit is None and predicted_digit is None else " matching the filter"
     total_wrong = int((predicted != preds.labels).sum())
     heading = (
-        f"{run.path.name}: {len(shown)} of {len(matching)} misclassified dev images{what} "
+        f"{run.path.name}: {len(shown)} of {len(matching)} misclassified {held_out_name(run.record)} images{what} "
         f"({total_wrong} wrong of {len(preds.labels)}), most confident first"
     )
     if len(shown):
@@ -175,11 +176,15 @@ def evaluate_run(run: Run) -> EvaluationOutcome:
     counts = confusion_matrix(preds.labels, preds.predicted)
     report = class_report(counts)
     name = run.path.name
-    confusion_path = plot_confusion(counts, f"{name}: dev accuracy {preds.accuracy:.4f}", run.path / "confusion.png")
-    history = run.record.history
-    curves_path = plot_curves(history, name, run.path / "curves.png", run.record.config.unit) if history else None
+    rows = held_out_name(run.record)
+    confusion_path = plot_confusion(
+        counts, f"{name}: {rows} accuracy {preds.accuracy:.4f}", run.path / "confusion.png", rows
+    )
+    curves_path = run_curves(run.path, run.record)
     summary = {
-        "dev_accuracy": preds.accuracy,
+        "held_out": rows,
+        "accuracy": preds.accuracy,
+        "dev_accuracy": preds.accuracy,  # the name before out-of-fold runs; kept for scripts that read it
         "confusion_matrix": counts.tolist(),
         "per_class": {
             str(d): {

@@ -7,15 +7,14 @@ table works offline.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..competition.kaggle_api import RemoteSubmission
-from ..errors import KaggleDigitsError
-from ..files import atomic_write_text
+from ..errors import ConfigError, KaggleDigitsError
+from ..files import atomic_write_text, read_json_object
 from .record import RunRecord
-from .runs import local_runs
+from .runs import run_status, scan_runs
 
 SCORES_FILE = "kaggle-submissions.json"
 SORTS = ("newest", "estimate")
@@ -23,12 +22,13 @@ SORTS = ("newest", "estimate")
 
 @dataclass(frozen=True)
 class RunRow:
-    """One line of the runs table."""
+    """One line of the runs table: a run, or a folder whose record cannot be read and why."""
 
     path: Path
-    record: RunRecord
-    status: str  # the record's status, or "stopped" for a "running" run whose process is gone
-    public_score: str
+    record: RunRecord | None
+    status: str  # run_status's word, or "unreadable"
+    public_score: str = ""
+    reason: str = ""
 
 
 def remember_scores(runs_root: Path, remotes: list[RemoteSubmission]) -> None:
@@ -42,40 +42,35 @@ def remember_scores(runs_root: Path, remotes: list[RemoteSubmission]) -> None:
 
 
 def read_scores(runs_root: Path) -> dict[str, str]:
+    """File name → public score; entries of another shape are dropped (the file is a convenience, not a record)."""
     try:
-        scores = json.loads((Path(runs_root) / SCORES_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):  # none yet, or unreadable: scores are a convenience, not a record
+        scores = read_json_object(Path(runs_root) / SCORES_FILE, "table of public scores")
+    except KaggleDigitsError:
         return {}
-    return scores if isinstance(scores, dict) else {}
-
-
-def alive(pid: int) -> bool:
-    """Whether process `pid` still runs on this machine."""
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    return {
+        name: str(score)
+        for name, score in scores.items()
+        if isinstance(score, str | int | float) and not isinstance(score, bool)
+    }
 
 
 def list_runs(runs_root: Path, sort: str = "newest") -> list[RunRow]:
-    """Every readable run under `runs_root`, newest first, or by estimate (best first, runs without one last)."""
+    """Every run under `runs_root`, newest first, or by estimate (best first, runs without one last); runs whose
+    record cannot be read are listed too, as unreadable with the reason."""
     if sort not in SORTS:
-        raise KaggleDigitsError(f"--sort {sort!r}: choose one of {', '.join(SORTS)}")
+        raise ConfigError({"sort": sort}, f"choose one of {', '.join(SORTS)}")
     scores = read_scores(runs_root)
-    rows = []
-    for run in local_runs(runs_root):
-        record = run.record
-        status = record.status
-        if status == "running" and not alive(record.pid):
-            status = "stopped"
-        file_name = Path(record.submission).name if record.submission else ""
-        rows.append(RunRow(run.path, record, status, scores.get(file_name, "")))
-    rows.reverse()
+    readable, unreadable = scan_runs(runs_root)
+    rows = [
+        RunRow(run.path, run.record, run_status(run.path, run.record), scores.get(submission_name(run.record), ""))
+        for run in readable
+    ]
+    rows += [RunRow(bad.path, None, "unreadable", reason=bad.reason) for bad in unreadable]
+    rows.sort(key=lambda r: r.path.name, reverse=True)
     if sort == "estimate":
-        rows.sort(key=lambda r: -(r.record.estimate.accuracy if r.record.estimate else -1.0))
+        rows.sort(key=lambda r: -(r.record.estimate.accuracy if r.record and r.record.estimate else -1.0))
     return rows
+
+
+def submission_name(record: RunRecord) -> str:
+    return Path(record.submission).name if record.submission else ""

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..data import Digits, split_dev, stratified_folds
-from ..training.presets import TrainConfig
+from ..training.config import TrainConfig
 
 
 @dataclass(frozen=True)

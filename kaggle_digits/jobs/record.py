@@ -16,8 +16,8 @@ from typing import Any
 
 from ..data import sample_dir
 from ..errors import KaggleDigitsError
-from ..files import atomic_write_text
-from ..training.presets import TrainConfig
+from ..files import atomic_write_text, read_json_object
+from ..training.config import TrainConfig
 
 METRICS_FILE = "metrics.json"
 RECORD_FORMAT = 2
@@ -96,6 +96,7 @@ class PartRecord:
     best_accuracy: float | None = None  # the best epoch's, selected on those same rows
     best_epoch: int = 0
     samples_per_s: float = 0.0
+    seconds: float = 0.0  # its training time, every session together
     history: list[dict] = field(default_factory=list)
 
 
@@ -117,7 +118,9 @@ class RunRecord:
     selected: Estimate | None = None  # a figure chosen on the rows it is measured on: shown beside, never as
     parts: list[PartRecord] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
-    submission: str | None = None
+    submission: str | None = None  # the CSV this run wrote, set when it is written (at the end)
+    submission_sha256: str = ""  # that CSV's content, so `submit` never sends a file another run replaced
+    submissions_dir: str = ""  # where the CSV goes when the run finishes
     combined_from: list[str] = field(default_factory=list)
     tta: int = 1
     fold_accuracies: list[float] = field(default_factory=list)
@@ -169,16 +172,21 @@ def write_record(run_dir: Path, record: RunRecord) -> Path:
 
 
 def read_record(run_dir: Path) -> RunRecord:
-    """The record of a run folder; a missing or corrupt file is a one-line error."""
+    """The record of a run folder; a missing, corrupt or foreign file is a one-line error naming it."""
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise KaggleDigitsError(f"{run_dir}: run folder not found")
     path = run_dir / METRICS_FILE
+    if not path.is_file():
+        raise KaggleDigitsError(f"{run_dir}: not a run folder (no {METRICS_FILE})")
+    values = read_json_object(path, "kaggle-digits run record")
     try:
-        record = RunRecord.from_json(json.loads(path.read_text(encoding="utf-8")))
-    except FileNotFoundError:
-        raise KaggleDigitsError(f"{path}: missing; the run folder is incomplete") from None
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise KaggleDigitsError(f"{path}: corrupt JSON") from None
-    except (KeyError, TypeError, ValueError) as exc:
-        raise KaggleDigitsError(f"{path}: not a kaggle-digits run record ({exc})") from None
+        record = RunRecord.from_json(values)
+    except KaggleDigitsError as exc:
+        raise KaggleDigitsError(f"{path}: not a valid run record ({exc})") from None
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        detail = f"no {exc}" if isinstance(exc, KeyError) else str(exc)
+        raise KaggleDigitsError(f"{path}: not a valid kaggle-digits run record ({detail})") from None
     record.name = run_dir.name
     return record
 

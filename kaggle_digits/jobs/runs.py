@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 import time
@@ -9,8 +10,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import KaggleDigitsError
+from ..files import remove_temp_files
 from ..nn.network import Model
 from ..nn.serialize import load_model
+from .lock import holder_pid, is_locked
 from .record import METRICS_FILE, RunRecord, read_record
 
 MODEL_FILE = "model.npz"
@@ -69,20 +72,55 @@ class LocalRun:
     record: RunRecord
 
 
+@dataclass(frozen=True)
+class UnreadableRun:
+    """A folder that looks like a run but whose record cannot be read, and why."""
+
+    path: Path
+    reason: str
+
+
 def run_folders(root: str | os.PathLike[str]) -> list[Path]:
     """Every folder under `root` that holds a run record, oldest first (names start with the start time)."""
     return sorted(p.parent for p in Path(root).glob(f"*/{METRICS_FILE}"))
 
 
-def local_runs(root: str | os.PathLike[str]) -> list[LocalRun]:
-    """Every readable run under `root`, oldest first; folders whose record cannot be read are skipped."""
-    found = []
+def scan_runs(root: str | os.PathLike[str]) -> tuple[list[LocalRun], list[UnreadableRun]]:
+    """Every run under `root`, oldest first: those whose record reads, and those whose record does not."""
+    found, unreadable = [], []
     for folder in run_folders(root):
         try:
             found.append(LocalRun(folder, read_record(folder)))
-        except KaggleDigitsError:
-            continue
-    return found
+        except KaggleDigitsError as exc:
+            unreadable.append(UnreadableRun(folder, str(exc).removeprefix(f"{folder / METRICS_FILE}: ")))
+    return found, unreadable
+
+
+def local_runs(root: str | os.PathLike[str]) -> list[LocalRun]:
+    """Every readable run under `root`, oldest first."""
+    return scan_runs(root)[0]
+
+
+def alive(pid: int) -> bool:
+    """Whether process `pid` still runs on this machine."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def run_status(path: Path, record: RunRecord) -> str:
+    """The record's status, or "stopped" for a "running" run that no live process trains: one word everywhere."""
+    if record.status != "running":
+        return record.status
+    locked = is_locked(path)
+    training = alive(record.pid) if locked is None else locked  # runs from before locks: their pid
+    return "running" if training else "stopped"
 
 
 def latest_run(root: str | os.PathLike[str]) -> Path:
@@ -93,27 +131,48 @@ def latest_run(root: str | os.PathLike[str]) -> Path:
     return max(runs, key=lambda p: (p / MODEL_FILE).stat().st_mtime)
 
 
-def resolve_run(run: str | os.PathLike[str] | None, root: str | os.PathLike[str]) -> Path:
-    """A run folder from a path (folder or its model.npz), or the newest run when none is given."""
+def resolve_run(run: str | os.PathLike[str] | None, root: str | os.PathLike[str] | None = None) -> Path:
+    """A run folder from a path, a file inside it (model.npz, metrics.json…) or a folder name under `root`; the
+    newest finished run under `root` when none is given."""
     if run is None:
-        return latest_run(root)
+        return latest_run(root or "runs")
     path = Path(run)
-    if path.is_file() and path.name == MODEL_FILE:
+    if not path.exists() and root is not None and (Path(root) / path).exists():
+        path = Path(root) / path
+    if path.is_file() and path.parent.joinpath(METRICS_FILE).is_file():
         path = path.parent
-    if not path.is_dir():
+    if not path.exists():
         raise KaggleDigitsError(f"{path}: run folder not found")
+    if not path.is_dir() or not (path / METRICS_FILE).is_file():
+        raise KaggleDigitsError(f"{path}: not a run folder (a run folder holds {METRICS_FILE})")
     return path
+
+
+def stopped_hint(path: Path, status: str) -> str:
+    """What to do with a run that has not finished."""
+    if status == "running":
+        return f"it is still training (process {holder_pid(path) or 'unknown'}); wait until it finishes"
+    return f"finish it with `kaggle-digits train --resume {path}`, or delete the folder"
 
 
 def load_run(run_dir: Path) -> Run:
     """Reload a finished run's record and model; an unfinished run or a corrupt file is a one-line error."""
     record = read_record(run_dir)
+    status = run_status(run_dir, record)
+    if status != "finished":
+        raise KaggleDigitsError(
+            f"{run_dir}: this run is {status} and has no model yet; {stopped_hint(run_dir, status)}"
+        )
     if not (run_dir / MODEL_FILE).is_file():
-        if record.status != "finished":
-            raise KaggleDigitsError(
-                f"{run_dir}: this run is {record.status} and has no model yet; "
-                f"finish it with `kaggle-digits train --resume {run_dir}`"
-            )
-        raise KaggleDigitsError(f"{run_dir}: no {MODEL_FILE} in this folder; is it a kaggle-digits run?")
+        raise KaggleDigitsError(f"{run_dir}: {MODEL_FILE} is missing from this finished run; train it again")
+    remove_leftovers(run_dir)
     model, _ = load_model(run_dir / MODEL_FILE)
     return Run(run_dir, record, model)
+
+
+def remove_leftovers(run_dir: Path) -> None:
+    """A finished run needs no part files, checkpoint or temp files: a kill just before their removal left them."""
+    for leftover in (*run_dir.glob("part*.npz"), run_dir / CHECKPOINT_FILE):
+        with contextlib.suppress(OSError):
+            leftover.unlink(missing_ok=True)
+    remove_temp_files(run_dir)

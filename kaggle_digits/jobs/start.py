@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import KaggleDigitsError
-from ..training.presets import PRESETS, TrainConfig
+from ..errors import ConfigError
+from ..training.config import TrainConfig
+from ..training.presets import PRESETS
 from .record import DataSource, Estimate, RunRecord, read_record, write_record
-from .runs import new_run_dir, timestamp, writable_folder
+from .runs import new_run_dir, resolve_run, timestamp, writable_folder
 
 
 @dataclass(frozen=True)
@@ -26,15 +28,15 @@ class TrainRequest:
     note: str = ""
 
 
+RUN_NAME = re.compile(r"\w[\w.+-]{0,79}")  # one folder name: no separator, not hidden, not a flag
+
+
 def start_run(request: TrainRequest) -> tuple[Path, RunRecord]:
     """Check every output place and create the run folder with its record, before any data is read."""
     check_request(request)
     borrowed = borrowed_estimate(request)
     submissions_dir = writable_folder(request.submissions_dir, "submissions", "--submissions-dir")
-    suffix = (f"-{request.folds}fold" if request.folds else "") + (
-        f"-x{request.members}" if request.members > 1 else ""
-    )
-    run_dir = new_run_dir(request.runs_root, f"{timestamp()}-{request.name or request.config.preset}{suffix}")
+    run_dir = new_run_dir(request.runs_root, f"{timestamp()}-{request.name or default_name(request)}")
     record = RunRecord(
         name=run_dir.name,
         preset=request.config.preset,
@@ -44,38 +46,57 @@ def start_run(request: TrainRequest) -> tuple[Path, RunRecord]:
         folds=request.folds,
         tta=request.config.tta,
         note=request.note,
-        submission=str(submissions_dir / f"{run_dir.name}.csv"),
+        submissions_dir=str(submissions_dir),
         borrowed_estimate=borrowed,
     )
     write_record(run_dir, record)
     return run_dir, record
 
 
+def default_name(request: TrainRequest) -> str:
+    """The preset, with the mode when it is not a single network: cnn-5fold, best-x3."""
+    folds = f"-{request.folds}fold" if request.folds else ""
+    members = f"-x{request.members}" if request.members > 1 else ""
+    return f"{request.config.preset}{folds}{members}"
+
+
 def check_request(request: TrainRequest) -> None:
-    """Options that cannot work together are refused before anything is created."""
+    """Options that cannot work together are refused before anything is created: the one check across options."""
     if request.members < 1:
-        raise KaggleDigitsError(f"--ensemble {request.members}: train at least 1 model")
+        raise ConfigError({"members": request.members}, "train at least 1 network")
     if request.folds == 1 or request.folds < 0:
-        raise KaggleDigitsError(f"--folds {request.folds}: use 2 or more folds (5 is usual), or 0 for a dev split")
+        raise ConfigError({"folds": request.folds}, "use 2 or more folds (5 is usual), or 0 for a dev split")
     if request.folds and request.config.dev_size != PRESETS[request.config.preset].dev_size:
-        raise KaggleDigitsError("--folds and --dev-size: choose one; every fold is held out once, so no dev split")
+        raise ConfigError(
+            {"folds": request.folds, "dev_size": request.config.dev_size},
+            "choose one; every fold is held out once, so there is no dev split",
+        )
     if request.estimate_from is not None and request.config.dev_size != 0:
-        raise KaggleDigitsError("--estimate-from is for a final fit on every row: add --dev-size 0")
+        raise ConfigError(
+            {"estimate_from": request.estimate_from}, "only for a final fit on every row; add {dev_size} 0"
+        )
+    if request.name and not RUN_NAME.fullmatch(request.name):
+        raise ConfigError(
+            {"name": request.name},
+            "a run name is one folder name of up to 80 letters, digits, '.', '_', '+' or '-', starting with a "
+            "letter or digit",
+        )
 
 
 def borrowed_estimate(request: TrainRequest) -> Estimate | None:
     """The estimate of the named earlier run, refused unless it trained the same configuration on the same data."""
     if request.estimate_from is None:
         return None
-    source = read_record(request.estimate_from)
+    source = read_record(resolve_run(request.estimate_from))
     mine = request.config.replace(dev_size=0.1, split_seed=0, keep="last")
     theirs = source.config.replace(dev_size=0.1, split_seed=0, keep="last")
     if mine != theirs or source.tta != request.config.tta:
-        raise KaggleDigitsError(
-            f"--estimate-from {request.estimate_from}: trained another configuration; its estimate says nothing "
-            "about this one (same preset, options and --tta needed)"
+        raise ConfigError(
+            {"estimate_from": request.estimate_from},
+            "trained another configuration; its estimate says nothing about this one (same preset, options and "
+            "{tta} needed)",
         )
     if source.estimate is None:
-        raise KaggleDigitsError(f"--estimate-from {request.estimate_from}: that run has no estimate of its own")
+        raise ConfigError({"estimate_from": request.estimate_from}, "that run has no estimate of its own")
     method = f"from {request.estimate_from.name} ({source.estimate.method}), same configuration on fewer rows"
     return Estimate(source.estimate.accuracy, source.estimate.ci95, source.estimate.rows, method)

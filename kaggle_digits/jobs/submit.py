@@ -12,17 +12,19 @@ from pathlib import Path
 from ..competition.kaggle_api import KaggleClient, RemoteSubmission, SubmissionLimits
 from ..data import load_test
 from ..errors import KaggleDigitsError
+from ..files import sha256_file
 from ..submission import read_submission
-from .record import read_record
-from .runs import LocalRun, local_runs
+from .record import METRICS_FILE, read_record
+from .runs import LocalRun, local_runs, resolve_run, run_status
 
 
 def refusal(run: LocalRun) -> str | None:
     """Why a run's submission should not be sent by default, or None when it should."""
     if run.record.data.source == "sample":
         return f"it comes from {run.path.name}, a --sample run (the bundled sample's test images, not Kaggle's)"
-    if run.record.status != "finished":
-        return f"it comes from {run.path.name}, a run that is {run.record.status}, not finished"
+    status = run_status(run.path, run.record)
+    if status != "finished":
+        return f"it comes from {run.path.name}, a run that is {status}, not finished"
     return None
 
 
@@ -56,7 +58,9 @@ def owner_of(path: Path, runs: list[LocalRun]) -> LocalRun | None:
     return next((r for r in runs if r.record.submission and Path(r.record.submission).resolve() == target), None)
 
 
-def choose_file(target: Path | None, runs: list[LocalRun], force: bool) -> tuple[Path, LocalRun | None]:
+def choose_file(
+    target: Path | None, runs: list[LocalRun], force: bool, runs_root: Path = Path("runs")
+) -> tuple[Path, LocalRun | None]:
     """The file meant: named, a run folder's submission, or the newest of a finished run on the full data."""
     if target is None:
         eligible = [r for r in runs if refusal(r) is None and Path(r.record.submission or "").is_file()]
@@ -69,15 +73,19 @@ def choose_file(target: Path | None, runs: list[LocalRun], force: bool) -> tuple
             f"no submission of a finished run on the full competition data{why}; train one on data/, "
             "or name a FILE or RUN (with --force for a sample or unfinished run)"
         )
-    if target.is_dir():
-        run = next((r for r in runs if r.path.resolve() == target.resolve()), None)
-        if run is None:
-            run = LocalRun(target, read_record(target))
+    if target.is_file() and target.name != METRICS_FILE:
+        path, run = target, owner_of(target, runs)
+    elif target.exists() or (runs_root / target).is_dir():
+        folder = resolve_run(target, runs_root)
+        run = next((r for r in runs if r.path.resolve() == folder.resolve()), None) or LocalRun(
+            folder, read_record(folder)
+        )
         if not run.record.submission or not Path(run.record.submission).is_file():
-            raise KaggleDigitsError(f"{target}: this run has no submission file (it is {run.record.status})")
+            status = run_status(run.path, run.record)
+            raise KaggleDigitsError(f"{folder}: this run has no submission file (it is {status})")
         path = Path(run.record.submission)
     else:
-        path, run = target, owner_of(target, runs)
+        raise KaggleDigitsError(f"{target}: no such submission file or run folder")
     if run is not None and refusal(run) and not force:
         raise KaggleDigitsError(f"{path}: not sent, {refusal(run)}; add --force to send it anyway")
     return path, run
@@ -91,7 +99,12 @@ def plan_submission(target: Path | None, data_dir: Path, runs_root: Path, force:
             "run `make download` (or `kaggle-digits download`) first"
         )
     runs = local_runs(runs_root)
-    path, run = choose_file(target, runs, force)
+    path, run = choose_file(target, runs, force, runs_root)
+    if run is not None and run.record.submission_sha256 and sha256_file(path) != run.record.submission_sha256:
+        raise KaggleDigitsError(
+            f"{path}: not the file run {run.path.name} wrote (its content changed after the run finished); not "
+            f"sent — write the run's predictions again with `kaggle-digits predict {run.path}`"
+        )
     test = load_test(data_dir)
     if run is not None and run.record.data.test_fingerprint not in ("", test.fingerprint) and not force:
         raise KaggleDigitsError(

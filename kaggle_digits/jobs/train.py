@@ -19,18 +19,20 @@ import numpy as np
 
 from ..data import Digits, load_test, load_train
 from ..errors import KaggleDigitsError
+from ..files import remove_temp_files, sha256_file
 from ..nn.augment import AffineAugment
 from ..nn.network import Ensemble, Model, Network, build_network, with_views
 from ..nn.serialize import load_model, save_model
-from ..plots import plot_curves
 from ..submission import write_submission
 from ..training.architecture import architecture
 from ..training.checkpoint import load_checkpoint, read_extra, save_checkpoint
+from ..training.config import TrainConfig, check_field
 from ..training.fit import Split, Trainer, TrainEvent
-from ..training.presets import TrainConfig
+from .curves import run_curves
+from .lock import RunLock
 from .plan import Part, generators, plan_parts
 from .record import PartRecord, RunRecord, read_record, write_record
-from .runs import CHECKPOINT_FILE, MODEL_FILE, writable_folder
+from .runs import CHECKPOINT_FILE, MODEL_FILE, remove_leftovers, resolve_run, writable_folder
 from .scoring import HeldOut, estimates, held_out, save_held_out
 from .start import TrainRequest, start_run
 
@@ -44,6 +46,7 @@ class TrainOutcome:
 
     run_dir: Path
     record: RunRecord
+    warnings: tuple[str, ...] = ()
 
     @property
     def model_path(self) -> Path:
@@ -74,15 +77,19 @@ class Clock:
     def mark(self, phase: str) -> None:
         self.marks[phase] = time.perf_counter()
 
-    def timings(self, samples_per_s: float) -> dict[str, float]:
+    def timings(self, samples_per_s: float, train_s: float) -> dict[str, float]:
+        """Phase times of this process; `train_s` is the networks' own training time, over every session."""
         m = self.marks
         return {
             "load_s": round(m["loaded"] - self.started, 3),
-            "train_s": round(m["trained"] - m["loaded"], 3),
+            "train_s": round(train_s, 3),
             "predict_s": round(m["predicted"] - m["trained"], 3),
             "samples_per_s": round(samples_per_s, 1),
             "total_s": round(time.perf_counter() - self.started, 3),
         }
+
+
+CHECKPOINT_EVERY_S = 1.0  # full-batch runs: one checkpoint a second, not one per iteration
 
 
 def train_run(request: TrainRequest, on_event: OnEvent | None = None, stage: Stage | None = None) -> TrainOutcome:
@@ -92,7 +99,7 @@ def train_run(request: TrainRequest, on_event: OnEvent | None = None, stage: Sta
         return execute(run_dir, record, on_event, stage)
     except RunInterrupted:
         raise
-    except KaggleDigitsError:
+    except Exception:
         discard_or_mark_failed(run_dir, record)
         raise
 
@@ -108,13 +115,28 @@ def discard_or_mark_failed(run_dir: Path, record: RunRecord) -> None:
 
 def resume_run(run_dir: Path, on_event: OnEvent | None = None, stage: Stage | None = None) -> TrainOutcome:
     """Continue an interrupted or killed run with its own configuration and data."""
+    run_dir = resolve_run(run_dir)
     record = read_record(run_dir)
     if record.status == "finished":
+        remove_leftovers(run_dir)
         raise KaggleDigitsError(f"{run_dir}: this run has finished already; nothing to resume")
     if record.combined_from:
         raise KaggleDigitsError(f"{run_dir}: a combination of saved runs cannot be resumed; combine them again")
-    writable_folder(Path(record.submission or "submissions").parent, "submissions", "--submissions-dir")
-    return execute(run_dir, record, on_event, stage)
+    writable_folder(submissions_folder(record), "submissions", "--submissions-dir")
+    try:
+        return execute(run_dir, record, on_event, stage)
+    except RunInterrupted:
+        raise
+    except Exception:
+        if read_record(run_dir).status == "running":  # it checkpointed in this session, then failed
+            record.status = "failed"
+            write_record(run_dir, record)
+        raise
+
+
+def submissions_folder(record: RunRecord) -> Path:
+    """Where the run's CSV goes (records before 0.2 named the file from the start)."""
+    return Path(record.submissions_dir or Path(record.submission or "submissions/x").parent)
 
 
 def execute(run_dir: Path, record: RunRecord, on_event: OnEvent | None, stage: Stage | None) -> TrainOutcome:
@@ -124,6 +146,12 @@ def execute(run_dir: Path, record: RunRecord, on_event: OnEvent | None, stage: S
     RunInterrupted: an unfinished run writes no model and no submission.
     """
     stage = stage or (lambda _: None)
+    with RunLock(run_dir):
+        remove_temp_files(run_dir)  # what a process killed while writing left behind
+        return _execute(run_dir, record, on_event, stage)
+
+
+def _execute(run_dir: Path, record: RunRecord, on_event: OnEvent | None, stage: Stage) -> TrainOutcome:
     clock = Clock()
     record.status, record.pid = "running", os.getpid()
     networks: list[Network] = []
@@ -200,20 +228,43 @@ def train_part(
     augment = augmentation(config)
     checkpoint = run_dir / CHECKPOINT_FILE
     part_record = record.parts[part.index]
+    last_saved = time.monotonic()
 
-    def after_epoch(trainer: Trainer) -> None:
+    def save(trainer: Trainer) -> None:
+        """Checkpoint and record move together, so the record never claims an epoch the checkpoint lacks."""
+        nonlocal last_saved
         save_checkpoint(checkpoint, trainer, {"part": part.index})
         update_part(part_record, trainer)
         write_record(run_dir, record)
+        last_saved = time.monotonic()
+
+    def after_epoch(trainer: Trainer) -> None:
+        """Every mini-batch epoch; full-batch iterations (a fraction of a second each) once a second."""
+        due = config.batch_size != 0 or time.monotonic() - last_saved >= CHECKPOINT_EVERY_S
+        if due and trainer.state.epoch < config.epochs:
+            save(trainer)
 
     trainer = Trainer(network, split, config, train_rng, augment, on_event, after_epoch, part.label)
-    if checkpoint.is_file() and read_extra(checkpoint).get("part") == part.index:
+    if checkpoint.is_file() and checkpoint_part(checkpoint, part) == part.index:
         load_checkpoint(checkpoint, trainer)
-        stage(f"Resuming from epoch {trainer.state.epoch}/{config.epochs}")
+        stage(f"Resuming from {config.unit} {trainer.state.epoch}/{config.epochs}")
     trainer.run()
     save_model(done, network, {"config": config.to_dict(), "meta": {"part": part.index}})
+    update_part(part_record, trainer)
+    write_record(run_dir, record)
     checkpoint.unlink(missing_ok=True)
     return network
+
+
+def checkpoint_part(checkpoint: Path, part: Part) -> int | None:
+    """Which part a checkpoint belongs to; an unreadable one is an error that says what to do."""
+    try:
+        return read_extra(checkpoint).get("part")
+    except KaggleDigitsError as exc:
+        which = part.label or "the network"
+        raise KaggleDigitsError(
+            f"{exc}; delete it and resume again to retrain {which} from its first epoch (finished parts are kept)"
+        ) from None
 
 
 def update_part(part: PartRecord, trainer: Trainer) -> None:
@@ -224,6 +275,7 @@ def update_part(part: PartRecord, trainer: Trainer) -> None:
     part.best_accuracy = None if np.isnan(state.best_accuracy) else state.best_accuracy
     part.best_epoch = state.best_epoch
     part.samples_per_s = round(state.samples_per_s, 1)
+    part.seconds = round(state.seconds, 3)
 
 
 def finish(
@@ -250,7 +302,7 @@ def finish(
     record.data = dataclasses.replace(record.data, test_fingerprint=test.fingerprint, test_rows=len(test))
     record.parameters = model.n_parameters
     speeds = [p.samples_per_s for p in record.parts]
-    record.timings = clock.timings(float(np.mean(speeds)) if speeds else 0.0)
+    record.timings = clock.timings(float(np.mean(speeds)) if speeds else 0.0, sum(p.seconds for p in record.parts))
     return save_finished(run_dir, record, model, test_labels)
 
 
@@ -264,23 +316,30 @@ def fold_accuracies(scored: HeldOut, parts: list[Part], labels: np.ndarray) -> l
     return [round(float(hits[folds == k].mean()), 6) for k in range(max(folds) + 1)]
 
 
+def claim_submission(record: RunRecord, test_labels: np.ndarray) -> None:
+    """Write the run's CSV under a name no other file has (never replacing another run's), and record its hash."""
+    folder = submissions_folder(record)
+    for n in range(1, 1000):
+        path = folder / (f"{record.name}.csv" if n == 1 else f"{record.name}-{n}.csv")
+        try:
+            write_submission(path, test_labels, record.data.test_rows, exclusive=True)
+        except FileExistsError:
+            continue
+        record.submission, record.submission_sha256 = str(path), sha256_file(path)
+        return
+    raise KaggleDigitsError(f"{folder}: too many submissions named {record.name}*.csv; choose another --name")
+
+
 def save_finished(run_dir: Path, record: RunRecord, model: Model, test_labels: np.ndarray) -> TrainOutcome:
     """Write submission, model.npz and curves.png, then mark the record finished and drop the part files."""
-    write_submission(record.submission, test_labels, record.data.test_rows)
+    claim_submission(record, test_labels)
     meta = {"run": run_dir.name, "tta": record.tta, "estimate": record.estimate.accuracy if record.estimate else None}
     save_model(run_dir / MODEL_FILE, model, {"config": record.config.to_dict(), "meta": meta})
-    if record.history:
-        figure = record.estimate or record.selected
-        heading = f"{run_dir.name}: dev accuracy {figure.accuracy:.4f}" if figure else run_dir.name
-        first = record.parts[0]
-        kept = first.best_epoch if record.config.keep == "best" else first.epochs_done
-        plot_curves(record.history, heading, run_dir / "curves.png", record.config.unit, kept)
+    run_curves(run_dir, record)
     record.status = "finished"
     record.finished_at = time.time()
     write_record(run_dir, record)
-    for leftover in run_dir.glob("part*.npz"):
-        leftover.unlink()
-    (run_dir / CHECKPOINT_FILE).unlink(missing_ok=True)
+    remove_leftovers(run_dir)
     return TrainOutcome(run_dir, record)
 
 
@@ -292,6 +351,8 @@ def predict_run(
 ) -> tuple[Path, np.ndarray]:
     """Write a submission for `data_dir`/test.csv from a saved model (with its run's test-time views unless
     `views` is given); returns the path and the labels."""
+    if views is not None:
+        check_field("tta", views)
     model, info = load_model(model_path)
     views = views or info.get("meta", {}).get("tta", 1)
     test = load_test(data_dir)

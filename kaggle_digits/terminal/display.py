@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 from rich import box
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -23,12 +26,18 @@ from ..jobs.evaluation import ClassReport
 from ..jobs.overview import RunRow
 from ..jobs.submit import SubmissionRow
 from ..jobs.train import TrainOutcome
+from ..training.config import TrainConfig
 from ..training.fit import TrainEvent
-from ..training.presets import TrainConfig
+from .signals import OutputClosed
 
 WIDE = 110  # terminal columns from which the progress line has room for a bar
 WIDE_TABLE = 170  # terminal columns from which the runs table fits on one line a run; narrower: two lines a run
 PIPED_WIDTH = 200  # columns of the runs table when the output goes to a file or a pipe
+
+
+def esc(value: object) -> str:
+    """User text (names, notes, paths, Kaggle's words) shown as written, never read as rich markup."""
+    return escape(str(value))
 
 
 class TrainingProgress:
@@ -37,15 +46,15 @@ class TrainingProgress:
     The bar is the first thing dropped on a narrow terminal; piped output gets the evaluation lines only.
     """
 
-    def __init__(self, console: Console, config: TrainConfig):
-        self.console, self.config = console, config
+    def __init__(self, console: Console, config: TrainConfig, rows: str = "dev"):
+        self.console, self.config, self.rows = console, config, rows
         self.unit = config.unit
         columns = [TextColumn("[bold]{task.description}")]
         if console.width >= WIDE:
             columns.append(BarColumn(bar_width=20))
         columns += [
             MofNCompleteColumn(),
-            TextColumn("loss {task.fields[loss]:.4f} dev {task.fields[dev]} {task.fields[speed]:,.0f}/s"),
+            TextColumn(f"loss {{task.fields[loss]:.4f}} {rows} {{task.fields[dev]}} {{task.fields[speed]:,.0f}}/s"),
             TimeElapsedColumn(),
             TextColumn("ETA"),
             TimeRemainingColumn(),
@@ -57,8 +66,8 @@ class TrainingProgress:
     def __enter__(self) -> TrainingProgress:
         try:
             self.progress.__enter__()
-            self.task = self.progress.add_task(
-                f"{self.unit} 1/{self.config.epochs}", total=None, loss=float("nan"), dev="–", speed=0.0
+            self.task = self.progress.add_task(  # shown from the first step on: no `loss nan … 0/s` before it
+                f"{self.unit} 1/{self.config.epochs}", total=None, loss=0.0, dev="–", speed=0.0, visible=False
             )
         except BaseException:
             self.progress.__exit__(None, None, None)
@@ -69,9 +78,14 @@ class TrainingProgress:
         self.progress.__exit__(*exc)
 
     def stage(self, text: str) -> None:
-        self.console.print(f"[dim]{text}…[/]")
+        with closed_output_stops():
+            self.console.print(f"[dim]{esc(text)}…[/]")
 
     def __call__(self, event: TrainEvent) -> None:
+        with closed_output_stops():
+            self._show(event)
+
+    def _show(self, event: TrainEvent) -> None:
         where = f"{event.part} · " if event.part else ""
         fields = {"loss": event.loss, "speed": event.samples_per_s}
         if event.part != self.part:  # a new member or fold has no held-out score yet
@@ -81,7 +95,7 @@ class TrainingProgress:
             fields["dev"] = "–" if np.isnan(r.dev_accuracy) else f"{r.dev_accuracy:.4f}"
             self.console.print(
                 f"{where}{self.unit} {r.epoch}/{event.epochs} · loss {r.loss:.4f} · train {r.train_accuracy:.4f} · "
-                f"[bold]dev {fields['dev']}[/] · lr {r.learning_rate:.1e} · {event.elapsed:.1f} s",
+                f"[bold]{self.rows} {fields['dev']}[/] · lr {r.learning_rate:.1e} · {event.elapsed:.1f} s",
                 highlight=False,
                 soft_wrap=True,
             )
@@ -90,8 +104,18 @@ class TrainingProgress:
             completed=event.step,
             total=event.total_steps,
             description=f"{where}{self.unit} {event.epoch}/{event.epochs}",
+            visible=True,
             **fields,
         )
+
+
+@contextlib.contextmanager
+def closed_output_stops() -> Iterator[None]:
+    """A write to a closed stdout stops the run the way Ctrl-C does (the run is kept, resumable)."""
+    try:
+        yield
+    except BrokenPipeError:
+        raise OutputClosed() from None
 
 
 def describe(config: TrainConfig) -> str:
@@ -112,10 +136,10 @@ def summary_table(outcome: TrainOutcome) -> Table:
     table.add_row("preset", f"{r.preset}  ({describe(r.config)}, {r.parameters:,} parameters)")
     data = r.data
     if r.folds:
-        table.add_row("data", f"{data.label}  ({data.dev_rows:,} rows in {r.folds} stratified folds)")
+        table.add_row("data", f"{esc(data.label)}  ({data.dev_rows:,} rows in {r.folds} stratified folds)")
         table.add_row("folds", "accuracy on its own fold: " + ", ".join(f"{a:.4f}" for a in r.fold_accuracies))
     else:
-        table.add_row("data", f"{data.label}  ({data.train_rows:,} train / {data.dev_rows:,} dev)")
+        table.add_row("data", f"{esc(data.label)}  ({data.train_rows:,} train / {data.dev_rows:,} dev)")
     if r.estimate is not None:
         table.add_row("estimate", f"[bold green]{r.estimate.text()}[/]")
     else:
@@ -123,7 +147,7 @@ def summary_table(outcome: TrainOutcome) -> Table:
     if r.selected is not None:
         table.add_row("selected", f"{r.selected.text()}; optimistic, not an estimate")
     if r.combined_from:
-        table.add_row("runs", ", ".join(Path(p).name for p in r.combined_from) + "; softmax averaged")
+        table.add_row("runs", esc(", ".join(Path(p).name for p in r.combined_from)) + "; softmax averaged")
     elif len(r.parts) > 1 and not r.folds:
         accuracies = ", ".join(f"{p.last_accuracy:.4f}" for p in r.parts if p.last_accuracy is not None)
         table.add_row("members", f"{len(r.parts)} (last-epoch dev accuracy {accuracies}); softmax averaged")
@@ -134,14 +158,14 @@ def summary_table(outcome: TrainOutcome) -> Table:
     if t:
         timing = f"load {t['load_s']:.1f} s · train {t['train_s']:.1f} s · predict {t['predict_s']:.1f} s"
         table.add_row("time", f"{timing} · {t['samples_per_s']:,.0f} img/s")
-    table.add_row("model", str(outcome.model_path))
-    table.add_row("submission", str(outcome.submission_path))
+    table.add_row("model", esc(outcome.model_path))
+    table.add_row("submission", esc(outcome.submission_path))
     return table
 
 
 def submissions_table(rows: list[SubmissionRow], competition: str) -> Table:
     """Remote submissions with their local run: leaderboard score beside the run's estimate."""
-    table = Table(title=f"Submissions to {competition}", title_justify="left")
+    table = Table(title=f"Submissions to {esc(competition)}", title_justify="left")
     for column in ("date", "file", "message", "status", "public score", "preset", "estimate"):
         table.add_column(column, justify="right" if column in ("public score", "estimate") else "left")
     colours = {"COMPLETE": "green", "PENDING": "yellow", "ERROR": "red"}
@@ -150,10 +174,10 @@ def submissions_table(rows: list[SubmissionRow], competition: str) -> Table:
         figure = record.estimate or record.selected if record else None
         table.add_row(
             remote.date.strftime("%Y-%m-%d %H:%M") if remote.date else "",
-            remote.file_name,
-            remote.description,
-            f"[{colours.get(remote.status, 'white')}]{remote.status.lower()}[/]",
-            remote.public_score or (remote.error if remote.status == "ERROR" else ""),
+            esc(remote.file_name),
+            esc(remote.description),
+            f"[{colours.get(remote.status, 'white')}]{esc(remote.status.lower())}[/]",
+            esc(remote.public_score or (remote.error if remote.status == "ERROR" else "")),
             record.preset if record else "",
             f"{figure.accuracy:.4f}" if figure else "",
         )
@@ -163,8 +187,12 @@ def submissions_table(rows: list[SubmissionRow], competition: str) -> Table:
 
 
 def run_cells(row: RunRow) -> dict[str, str]:
-    """The runs table's cells for one run."""
+    """The runs table's cells for one run (markup only where this code adds it; user text escaped)."""
     r = row.record
+    if r is None:
+        return {"run": esc(row.path.name), "preset": "", "data": "", "mode": "", "epochs": "",
+                "status": "[red]unreadable[/]", "estimate": esc(row.reason), "public": "", "time": "",
+                "submission file": ""}  # fmt: skip
     modes = [f"{r.folds} folds"] if r.folds else []
     modes += [f"x{r.members}"] if r.members > 1 else []
     modes += [f"tta {r.tta}"] if r.tta > 1 else []
@@ -172,16 +200,16 @@ def run_cells(row: RunRow) -> dict[str, str]:
     seconds = r.timings.get("total_s", 0.0)
     colour = {"finished": "green", "failed": "red"}.get(row.status, "yellow")
     return {
-        "run": r.name + (f" [dim]{r.note}[/]" if r.note else ""),
-        "preset": r.preset,
+        "run": esc(r.name) + (f" [dim]{esc(r.note)}[/]" if r.note else ""),
+        "preset": esc(r.preset),
         "data": r.data.source,
         "mode": " ".join(modes) or "single",
         "epochs": f"{r.epochs_done}/{r.epochs_planned}" if r.epochs_planned else "",
         "status": f"[{colour}]{row.status}[/]",
         "estimate": f"{figure.accuracy:.4f} ± {(figure.ci95[1] - figure.ci95[0]) / 2:.4f}" if figure else "none",
-        "public": row.public_score or "–",
+        "public": esc(row.public_score) or "–",
         "time": f"{seconds / 60:.1f} min" if seconds else "",
-        "submission file": Path(r.submission).name if r.submission and r.status == "finished" else "",
+        "submission file": esc(Path(r.submission).name) if r.submission and r.status == "finished" else "",
     }
 
 
@@ -189,15 +217,19 @@ def runs_table(rows: list[RunRow], runs_root: Path, width: int) -> Table | Text:
     """Local runs, newest first: a table where there is room, two lines a run on a narrow terminal."""
     cells = [run_cells(row) for row in rows]
     if not cells:
-        return Text(f"No runs in {runs_root} yet: `kaggle-digits train` makes one.")
+        return Text(f"No runs in {runs_root}/ yet: `kaggle-digits train` makes one.")
     if width < WIDE_TABLE:
         text = Text()
         for c in cells:
+            if c["status"] == "[red]unreadable[/]":
+                text.append_text(Text.from_markup(f"[bold]{c['run']}[/]  {c['status']}: {c['estimate']}\n"))
+                continue
             text.append_text(Text.from_markup(f"[bold]{c['run']}[/]  {c['preset']} · {c['data']} · {c['mode']} · "))
             text.append_text(Text.from_markup(f"{c['epochs']} epochs · {c['status']}\n"))
             text.append_text(Text.from_markup(f"    estimate {c['estimate']} · public {c['public']} · {c['time']}\n"))
         return text
-    table = Table(title=f"Runs in {runs_root}", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+    title = f"{len(rows)} run{'s' if len(rows) != 1 else ''} under {esc(runs_root)}/"
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
     for column in cells[0]:
         right = column in ("epochs", "estimate", "public", "time")
         table.add_column(column, justify="right" if right else "left", no_wrap=column == "run", overflow="fold")
@@ -237,8 +269,8 @@ def top_probabilities(proba: np.ndarray, k: int = 3) -> Table:
     return table
 
 
-def confusions_table(confusions: list[tuple[int, int, int]]) -> Table:
-    table = Table(title="Most frequent confusions (dev)", title_justify="left")
+def confusions_table(confusions: list[tuple[int, int, int]], rows: str = "dev") -> Table:
+    table = Table(title=f"Most frequent confusions ({rows})", title_justify="left")
     table.add_column("true → predicted")
     table.add_column("count", justify="right")
     for t, p, n in confusions:
@@ -246,8 +278,8 @@ def confusions_table(confusions: list[tuple[int, int, int]]) -> Table:
     return table
 
 
-def class_report_table(report: ClassReport, accuracy: float, title: str) -> Table:
-    table = Table(title=title, title_justify="left", caption=f"dev accuracy {accuracy:.4f}")
+def class_report_table(report: ClassReport, accuracy: float, title: str, rows: str = "dev") -> Table:
+    table = Table(title=esc(title), title_justify="left", caption=f"{rows} accuracy {accuracy:.4f}")
     for column in ("digit", "precision", "recall", "F1", "support"):
         table.add_column(column, justify="right")
     for d in range(len(report.support)):

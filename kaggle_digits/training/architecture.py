@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..constants import IMAGE_SIDE, N_CLASSES, N_PIXELS
-from .presets import TrainConfig
+from .config import TrainConfig
 
 
 def architecture(config: TrainConfig) -> dict[str, Any]:

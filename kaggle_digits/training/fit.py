@@ -14,12 +14,12 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from ..errors import KaggleDigitsError
+from ..errors import ConfigError
 from ..nn.average import WeightAverage
 from ..nn.losses import cross_entropy, log_softmax
 from ..nn.network import Network
 from ..nn.optim import learning_rate_at, make_optimizer
-from .presets import TrainConfig
+from .config import TrainConfig
 
 Augmenter = Callable[[np.ndarray, np.random.Generator], np.ndarray]
 
@@ -150,11 +150,14 @@ class Trainer:
             loss_sum, correct, lr = self._train_epoch(epoch)
             self._check_finite(epoch)
             self.state.epoch = epoch
-            self.state.seconds += time.perf_counter() - started
             if epoch % self.config.eval_every == 0 or epoch == self.config.epochs:
-                self._evaluate_epoch(epoch, loss_sum, correct, lr, time.perf_counter() - started)
+                self._evaluate_epoch(epoch, loss_sum, correct, lr, started)
+            else:
+                self.state.seconds += time.perf_counter() - started
             if self.on_epoch is not None:
+                started = time.perf_counter()
                 self.on_epoch(self)
+                self.state.seconds += time.perf_counter() - started  # the time reported is all the time spent
         if self.config.keep == "best" and self.best_weights is not None:
             self.network.load_state(self.best_weights)
         elif self.average is not None:
@@ -189,12 +192,13 @@ class Trainer:
 
     def _check_finite(self, epoch: int) -> None:
         if not self.network.all_finite():
-            raise KaggleDigitsError(
-                f"training diverged at epoch {epoch}: weights became NaN or infinite; lower --lr "
-                f"(now {self.config.learning_rate:g})"
+            raise ConfigError(
+                {"learning_rate": self.config.learning_rate},
+                f"training diverged at {self.config.unit} {epoch} (the weights became NaN or infinite); "
+                "use a lower rate",
             )
 
-    def _evaluate_epoch(self, epoch: int, loss_sum: float, correct: int, lr: float, seconds: float) -> None:
+    def _evaluate_epoch(self, epoch: int, loss_sum: float, correct: int, lr: float, started: float) -> None:
         """Score the held-out rows, record the epoch, and keep a copy of the weights if they are the best so far."""
         n = len(self.split.X_train)
         with self.average.swapped_in() if self.average is not None else contextlib.nullcontext():
@@ -203,6 +207,8 @@ class Trainer:
                 self.state.best_accuracy, self.state.best_epoch = dev_accuracy, epoch
                 if self.config.keep == "best":
                     self.best_weights = self.network.state()
+        seconds = time.perf_counter() - started
+        self.state.seconds += seconds
         record = EpochRecord(epoch, loss_sum / n, correct / n, dev_loss, dev_accuracy, lr, seconds)
         self.state.history.append(record)
         self._report(epoch, record.loss, record)

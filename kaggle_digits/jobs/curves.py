@@ -1,0 +1,42 @@
+"""A run's learning curves, drawn by one function whoever asks (`train` at the end, `evaluate` later)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..plots import plot_curves
+from .record import RunRecord
+
+CURVES_FILE = "curves.png"
+
+
+def held_out_name(record: RunRecord) -> str:
+    """What a run's held-out rows are called: its dev split, or every row out-of-fold."""
+    return "out-of-fold" if record.folds else "dev"
+
+
+def part_name(record: RunRecord, index: int) -> str:
+    """How a network of the run is labelled in a legend: '' alone, 'fold 2' or 'member 2'."""
+    part = record.parts[index]
+    if len(record.parts) == 1:
+        return ""
+    if part.kind == "fold":
+        per_fold = max(1, record.members)
+        fold, member = divmod(index, per_fold)
+        return f"fold {fold + 1}" + (f" member {member + 1}" if per_fold > 1 else "")
+    return f"member {index + 1}"
+
+
+def run_curves(run_dir: Path, record: RunRecord) -> Path | None:
+    """curves.png of a run: every network's loss and accuracy per epoch, its held-out rows named as they are,
+    the kept epoch marked; None for a run with no history (a combination of runs)."""
+    histories = [(part_name(record, i), part.history) for i, part in enumerate(record.parts) if part.history]
+    if not histories:
+        return None
+    figure = record.estimate or record.selected
+    rows = held_out_name(record)
+    heading = f"{run_dir.name}: {rows} accuracy {figure.accuracy:.4f}" if figure else run_dir.name
+    first = record.parts[0]
+    kept = (first.best_epoch if record.config.keep == "best" else first.epochs_done) if len(histories) == 1 else None
+    held_out = "fold" if record.folds else "dev"
+    return plot_curves(histories, heading, run_dir / CURVES_FILE, record.config.unit, kept, held_out)

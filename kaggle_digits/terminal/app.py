@@ -1,0 +1,182 @@
+"""The Typer app every command hangs on: one error handler, the options commands share, and option rules.
+
+Every KaggleDigitsError becomes one line on stderr and exit code 1; a setting's error names its flag; an interrupt
+is not an error (130/143, no `error:`); a closed output pipe ends the command quietly (141).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.text import Text
+from typer.core import TyperGroup
+
+from .. import __version__
+from ..allocator import keep_large_allocations
+from ..errors import ConfigError, KaggleDigitsError
+from ..jobs.record import DataSource
+from ..training.config import FIELD_RULES
+
+console = Console()
+err_console = Console(stderr=True)
+PIPE_CLOSED = 141  # 128 + SIGPIPE, as a shell reports a pipeline stage whose reader went away
+
+# Config fields whose flag is not `--` + the field's name with dashes.
+FIELD_FLAGS = {
+    "learning_rate": "--lr",
+    "hidden_sizes": "--hidden",
+    "conv_channels": "--channels",
+    "members": "--ensemble",
+    "tta": "--tta",
+}
+WITHOUT_FLAG = {"architecture", "init", "momentum", "weight_decay", "warmup_epochs", "eval_every", "batchnorm"}
+
+
+def flag_of(field: str) -> str:
+    """The flag that sets a config field (fields only presets set keep their own name)."""
+    if field in WITHOUT_FLAG:
+        return field
+    return FIELD_FLAGS.get(field, "--" + field.replace("_", "-"))
+
+
+def plain_flags(command, ctx):
+    """Flags take no value, so their help shows no type (Typer would print `<bool>`)."""
+    for param in command.get_params(ctx):
+        if getattr(param, "is_flag", False) and param.metavar is None:
+            param.metavar = ""
+    return command
+
+
+def silence_stdout() -> None:
+    """After the reader of stdout went away: point it at /dev/null so the exit flush does not complain."""
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
+class HandledGroup(TyperGroup):
+    """Every command's errors become one line on stderr and a documented exit code."""
+
+    def get_command(self, ctx, cmd_name):
+        command = super().get_command(ctx, cmd_name)
+        return command if command is None else plain_flags(command, ctx)
+
+    def format_help(self, ctx, formatter):
+        plain_flags(self, ctx)
+        return super().format_help(ctx, formatter)
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except KaggleDigitsError as exc:
+            code = getattr(exc, "exit_code", 1)
+            if code == PIPE_CLOSED:
+                silence_stdout()
+                raise typer.Exit(code) from None
+            console.show_cursor(True)
+            message = exc.worded(flag_of) if isinstance(exc, ConfigError) else str(exc)
+            prefix = ("error: ", "bold red") if code == 1 else ""
+            err_console.print(Text.assemble(prefix, message), highlight=False, soft_wrap=True)
+            raise typer.Exit(code) from None
+        except BrokenPipeError:
+            silence_stdout()
+            raise typer.Exit(PIPE_CLOSED) from None
+        except OSError as exc:  # a file the tool could not read or write, named by the system
+            where = f"{exc.filename}: " if exc.filename else ""
+            err_console.print(Text.assemble(("error: ", "bold red"), f"{where}{exc.strerror or exc}"), soft_wrap=True)
+            raise typer.Exit(1) from None
+
+
+app = typer.Typer(
+    cls=HandledGroup,
+    help="Kaggle Digit Recognizer from zero to a scored submission, with NumPy networks written from scratch.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+
+DataDir = Annotated[Path, typer.Option("--data-dir", help="Folder holding Kaggle's train.csv and test.csv.")]
+Sample = Annotated[bool, typer.Option("--sample", help="Use the bundled 5,000-row sample (offline).")]
+RunsDir = Annotated[Path, typer.Option("--runs-dir", help="Folder of run folders (where a RUN name is looked up).")]
+NewRunsDir = Annotated[Path, typer.Option("--runs-dir", help="Where the new run folder goes.")]
+SubmissionsDir = Annotated[Path, typer.Option("--submissions-dir", help="Where submission CSVs go.")]
+RunArg = Annotated[
+    Path | None,
+    typer.Argument(metavar="[RUN]", help="A run folder, or its name under --runs-dir (default: the newest finished)."),
+]
+
+
+def show_version(value: bool) -> None:
+    if value:
+        console.print(f"kaggle-digits {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def setup(
+    version: Annotated[
+        bool, typer.Option("--version", callback=show_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """Kaggle Digit Recognizer from zero to a scored submission, with NumPy networks written from scratch."""
+    keep_large_allocations()
+
+
+def given(ctx: typer.Context, *names: str) -> list[str]:
+    """The flags among `names` (all of the command's when none) that the command line set."""
+    found = []
+    for param in ctx.command.params:
+        if (not names or param.name in names) and param.name and ctx.get_parameter_source(param.name).name != "DEFAULT":
+            found.append(max(param.opts, key=len) if param.opts else param.name)
+    return found
+
+
+def one_of(ctx: typer.Context, *names: str) -> None:
+    """Refuse options that cannot be used together, by their flags."""
+    flags = given(ctx, *names)
+    if len(flags) > 1:
+        raise KaggleDigitsError(f"{' and '.join(flags)}: choose one")
+
+
+def needs(ctx: typer.Context, option: str, *dependents: str) -> None:
+    """Refuse `dependents` given without `option`, which they only change."""
+    flags = given(ctx, *dependents)
+    if flags and not given(ctx, option):
+        flag = next(max(p.opts, key=len) for p in ctx.command.params if p.name == option)
+        raise KaggleDigitsError(f"{' and '.join(flags)}: only used with {flag}; add it or drop them")
+
+
+def parse_sizes(text: str | None, option: str) -> tuple[int, ...] | None:
+    """'512,256' → (512, 256): the sizes of --hidden or the channels of --channels; an empty part is refused."""
+    if text is None:
+        return None
+    example = "32,32,64,64" if option == "--channels" else "512,256"
+    parts = [part.strip() for part in text.split(",")]
+    if not all(part.isascii() and part.isdigit() for part in parts):
+        raise KaggleDigitsError(f"{option} {text}: give whole numbers separated by commas, e.g. {example}")
+    return tuple(int(part) for part in parts)
+
+
+def parse_dev_size(text: str | None) -> float | int | None:
+    """'0.1' → a fraction, '4200' → a row count (an int), '0' → no dev rows; the config's rule judges the value."""
+    if text is None:
+        return None
+    text = text.strip()
+    if text.isascii() and text.isdigit():
+        return int(text)
+    accepts, fix = FIELD_RULES["dev_size"]
+    try:
+        value = float(text)
+    except ValueError:
+        raise ConfigError({"dev_size": text}, f"not a number; {fix}") from None
+    if not accepts(value):  # judged here only to show the value as typed: 1.0 is not the row count 1
+        raise ConfigError({"dev_size": text}, fix)
+    return value
+
+
+def data_source(sample: bool, data_dir: Path) -> DataSource:
+    return DataSource.sample() if sample else DataSource.full(data_dir)

@@ -1,0 +1,103 @@
+"""Commands that look at saved runs: `runs`, `misclassified`, `evaluate`, `show`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+import typer
+from rich.console import Console
+
+from ..jobs.curves import held_out_name
+from ..jobs.evaluation import evaluate_run, misclassified_picture
+from ..jobs.inspect import digit_with_prediction
+from ..jobs.overview import SORTS, list_runs
+from ..jobs.runs import load_run, resolve_run
+from ..plots import show_png
+from .app import RunArg, RunsDir, app, console, data_source, one_of
+from .display import (
+    PIPED_WIDTH,
+    class_report_table,
+    confusions_table,
+    digit_text,
+    esc,
+    runs_table,
+    top_probabilities,
+)
+
+Sort = Literal[tuple(SORTS)]  # type: ignore[valid-type]
+
+
+@app.command()
+def runs(
+    sort: Annotated[Sort, typer.Option(help="newest first, or best estimate first.")] = "newest",
+    runs_dir: RunsDir = Path("runs"),
+) -> None:
+    """Local runs side by side: data, mode, progress, status, estimate, public score (from the last `submissions`)."""
+    out = console if console.is_terminal else Console(width=PIPED_WIDTH)  # piped output is not cut to 80 columns
+    out.print(runs_table(list_runs(runs_dir, sort), runs_dir, out.width))
+
+
+@app.command()
+def misclassified(
+    run: RunArg = None,
+    limit: Annotated[int, typer.Option(help="Most tiles in the grid.")] = 64,
+    true: Annotated[int | None, typer.Option("--true", help="Only images of this true digit.")] = None,
+    pred: Annotated[int | None, typer.Option("--pred", help="Only images predicted as this digit.")] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="PNG to write (default: in the run folder).")] = None,
+    show: Annotated[bool, typer.Option("--show", help="Open the picture in a window when a display exists.")] = False,
+    runs_dir: RunsDir = Path("runs"),
+) -> None:
+    """A PNG grid of the held-out images the model gets wrong, most confident mistakes first."""
+    loaded = load_run(resolve_run(run, runs_dir))
+    outcome = misclassified_picture(loaded, limit=limit, true_digit=true, predicted_digit=pred, out=out)
+    rows = held_out_name(loaded.record)
+    console.print(confusions_table(outcome.confusions, rows))
+    console.print(
+        f"{outcome.total_wrong} of {outcome.dev_size:,} {rows} images misclassified; {outcome.matching} match."
+    )
+    if not outcome.shown:
+        console.print("Nothing to draw: no misclassified image matches.")
+        return
+    console.print(f"Wrote {outcome.shown} tiles to [bold]{esc(outcome.path)}[/]")
+    if show and not show_png(outcome.path):
+        console.print("No display found; open the PNG above instead.")
+
+
+@app.command()
+def evaluate(run: RunArg = None, runs_dir: RunsDir = Path("runs")) -> None:
+    """Per-class precision/recall/F1 on the held-out rows; confusion.png and curves.png in the run folder."""
+    loaded = load_run(resolve_run(run, runs_dir))
+    outcome = evaluate_run(loaded)
+    rows = held_out_name(loaded.record)
+    console.print(class_report_table(outcome.report, outcome.accuracy, f"{loaded.path.name} on its {rows} rows", rows))
+    for path in (outcome.confusion_path, outcome.curves_path, outcome.json_path):
+        if path is not None:
+            console.print(f"Wrote [bold]{esc(path)}[/]")
+
+
+@app.command()
+def show(
+    ctx: typer.Context,
+    image_id: Annotated[int, typer.Argument(metavar="ID", help="ImageId in test.csv, or 1-based row of train.csv.")],
+    train: Annotated[bool, typer.Option("--train/--test", help="Read train.csv instead of test.csv.")] = False,
+    run: Annotated[
+        Path | None, typer.Option(help="Run whose model predicts: a folder or a name (default: the newest).")
+    ] = None,
+    sample: Annotated[bool, typer.Option("--sample", help="Read the bundled sample.")] = False,
+    data_dir: Annotated[
+        Path | None, typer.Option("--data-dir", help="Folder with the CSVs (default: the run's own data).")
+    ] = None,
+    runs_dir: RunsDir = Path("runs"),
+) -> None:
+    """Draw one digit in the terminal with the model's top-3 probabilities."""
+    one_of(ctx, "sample", "data_dir")
+    folder = data_source(sample, data_dir).folder if (sample or data_dir) else None
+    found = digit_with_prediction(image_id, from_train=train, folder=folder, run=run, runs_root=runs_dir)
+    console.print(esc(found.caption), highlight=False)
+    console.print(digit_text(found.image, colour=console.color_system is not None), end="")
+    if found.proba is None:
+        console.print("No trained run to predict with; `kaggle-digits train` makes one.")
+        return
+    console.print(f"model: {esc(found.run_name)}")
+    console.print(top_probabilities(found.proba))

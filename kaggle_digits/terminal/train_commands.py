@@ -1,0 +1,220 @@
+"""Commands that train or predict: `train` (and `--resume`), `predict`, `ensemble`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+import typer
+
+from ..errors import ConfigError, KaggleDigitsError
+from ..jobs.ensemble import combine_runs
+from ..jobs.record import read_record
+from ..jobs.runs import load_run, resolve_run
+from ..jobs.start import TrainRequest
+from ..jobs.train import predict_run, resume_run, train_run
+from ..nn.optim import OPTIMIZERS, SCHEDULES
+from ..training.config import KEEP
+from ..training.presets import PRESETS, preset_config, preset_members
+from .app import (
+    DataDir,
+    NewRunsDir,
+    RunsDir,
+    Sample,
+    SubmissionsDir,
+    app,
+    console,
+    data_source,
+    given,
+    one_of,
+    parse_dev_size,
+    parse_sizes,
+)
+from .display import TrainingProgress, esc, summary_table
+from .signals import StopOnSignals
+
+# The choices help lists and the shell completes, from the one place each is declared.
+Preset = Literal[tuple(PRESETS)]  # type: ignore[valid-type]
+Optimizer = Literal[tuple(OPTIMIZERS)]  # type: ignore[valid-type]
+Schedule = Literal[tuple(SCHEDULES)]  # type: ignore[valid-type]
+Keep = Literal[tuple(KEEP)]  # type: ignore[valid-type]
+
+
+@app.command()
+def train(
+    ctx: typer.Context,
+    preset: Annotated[Preset, typer.Option(help="Starting configuration.")] = "mlp",
+    sample: Sample = False,
+    data_dir: DataDir = Path("data"),
+    epochs: Annotated[int | None, typer.Option(help="Epochs (full-batch presets: iterations).")] = None,
+    lr: Annotated[float | None, typer.Option("--lr", help="Peak learning rate.")] = None,
+    batch_size: Annotated[int | None, typer.Option(help="Mini-batch size; 0 for full batch.")] = None,
+    hidden: Annotated[str | None, typer.Option(help="Hidden layer sizes, e.g. 512,256.")] = None,
+    channels: Annotated[
+        str | None, typer.Option(help="cnn: channels of the 2 or 4 convolutions, e.g. 32,32,64,64.")
+    ] = None,
+    dropout: Annotated[float | None, typer.Option(help="Dropout rate after each hidden layer.")] = None,
+    optimizer: Annotated[Optimizer | None, typer.Option(help="The update rule.")] = None,
+    schedule: Annotated[Schedule | None, typer.Option(help="Learning rate: constant, or cosine after warm-up.")] = None,
+    augment: Annotated[
+        bool | None, typer.Option("--augment/--no-augment", help="Random shifts, rotations, zoom.", show_default=False)
+    ] = None,
+    elastic: Annotated[
+        float | None,
+        typer.Option(help="With --augment: elastic distortion of this strength (Simard's alpha, e.g. 24); 0 is off."),
+    ] = None,
+    label_smoothing: Annotated[
+        float | None, typer.Option(help="Share of the target spread over all classes, e.g. 0.1.")
+    ] = None,
+    keep: Annotated[
+        Keep | None, typer.Option(help="Weights to keep: the last epoch's, or the best on the held-out rows.")
+    ] = None,
+    average: Annotated[
+        float | None,
+        typer.Option(help="Keep a moving average of the weights with this decay, e.g. 0.999 (0: the last weights)."),
+    ] = None,
+    seed: Annotated[int | None, typer.Option(help="Seed for split, init and shuffling.")] = None,
+    split_seed: Annotated[
+        int | None, typer.Option(help="Seed of the dev split or folds only (default: --seed).")
+    ] = None,
+    dev_size: Annotated[
+        str | None,
+        typer.Option(help="Held-out rows: a fraction in (0, 1) like 0.1, a whole row count like 4200, or 0 for none."),
+    ] = None,
+    ensemble: Annotated[
+        int | None,
+        typer.Option(
+            help="Train K models (seeds seed..seed+K-1), average their softmax. Default: the preset's (1, best: 3).",
+            show_default=False,
+        ),
+    ] = None,
+    folds: Annotated[
+        int,
+        typer.Option(
+            help="K-fold cross-validation: K models, each scored on the fold it never saw; the out-of-fold accuracy "
+            "over every row is the estimate, the K models averaged make the submission. 0: a dev split."
+        ),
+    ] = 0,
+    tta: Annotated[
+        int | None,
+        typer.Option(
+            "--tta",
+            help="Test-time augmentation for the estimate and the submission: average the softmax over N views (the "
+            "image and N-1 one-pixel shifts), 1 to 9; 1 is off. Default: the preset's (fast: 5, others: 1).",
+        ),
+    ] = None,
+    estimate_from: Annotated[
+        Path | None,
+        typer.Option(
+            help="With --dev-size 0 (a final fit on every row, which has no held-out rows): take the estimate from "
+            "this earlier run of the same configuration, e.g. its --folds 5 run."
+        ),
+    ] = None,
+    name: Annotated[str, typer.Option(help="A name for the run's folder and submission (default: the preset).")] = "",
+    note: Annotated[str, typer.Option(help="A free-text note kept in the run's record.")] = "",
+    resume: Annotated[
+        Path | None,
+        typer.Option(help="Continue this interrupted run folder with its own settings and data (no other option)."),
+    ] = None,
+    runs_dir: NewRunsDir = Path("runs"),
+    submissions_dir: SubmissionsDir = Path("submissions"),
+) -> None:
+    """Train, save the run (checkpointed as it goes) with its honest estimate, and write a submission CSV."""
+    if resume is not None:
+        if others := [flag for flag in given(ctx) if flag != "--resume"]:
+            raise KaggleDigitsError(f"--resume continues a run with its own settings; drop {', '.join(others)}")
+        with StopOnSignals(restore=lambda: console.show_cursor(True)):
+            record = read_record(resolve_run(resume))
+            with TrainingProgress(console, record.config, "fold" if record.folds else "dev") as progress:
+                outcome = resume_run(resume, progress, progress.stage)
+        console.print(summary_table(outcome))
+        return
+    one_of(ctx, "sample", "data_dir")
+    if folds and given(ctx, "dev_size"):
+        raise ConfigError({"folds": folds, "dev_size": dev_size}, "choose one; every fold is held out once")
+    config = preset_config(
+        preset,
+        epochs=epochs,
+        learning_rate=lr,
+        batch_size=batch_size,
+        hidden_sizes=parse_sizes(hidden, "--hidden"),
+        conv_channels=parse_sizes(channels, "--channels"),
+        dropout=dropout,
+        optimizer=optimizer,
+        schedule=schedule,
+        augment=augment,
+        elastic=elastic,
+        keep=keep,
+        label_smoothing=label_smoothing,
+        average=average,
+        tta=tta,
+        seed=seed,
+        split_seed=split_seed,
+        dev_size=parse_dev_size(dev_size),
+    )
+    request = TrainRequest(
+        config=config,
+        data=data_source(sample, data_dir),
+        runs_root=runs_dir,
+        submissions_dir=submissions_dir,
+        members=preset_members(preset) if ensemble is None else ensemble,
+        folds=folds,
+        estimate_from=estimate_from,
+        name=name,
+        note=note,
+    )
+    rows = "fold" if folds else "dev"
+    with StopOnSignals(restore=lambda: console.show_cursor(True)), TrainingProgress(console, config, rows) as progress:
+        outcome = train_run(request, progress, progress.stage)
+    console.print(summary_table(outcome))
+
+
+@app.command()
+def predict(
+    ctx: typer.Context,
+    run: Annotated[
+        Path | None,
+        typer.Argument(metavar="[RUN]", help="A run folder, its name under --runs-dir, or its model.npz."),
+    ] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Submission CSV to write (replaced if it exists).")] = None,
+    sample: Annotated[bool, typer.Option("--sample", help="Predict the bundled sample's test.csv.")] = False,
+    data_dir: Annotated[
+        Path | None, typer.Option("--data-dir", help="Folder with test.csv (default: the run's own data).")
+    ] = None,
+    tta: Annotated[
+        int | None, typer.Option("--tta", help="Test-time views, 1 to 9 (default: what the run used).")
+    ] = None,
+    runs_dir: RunsDir = Path("runs"),
+    submissions_dir: Annotated[
+        Path, typer.Option("--submissions-dir", help="Where the CSV goes when --out is not given.")
+    ] = Path("submissions"),
+) -> None:
+    """Write a submission CSV for test.csv from a saved run."""
+    one_of(ctx, "sample", "data_dir")
+    one_of(ctx, "out", "submissions_dir")
+    loaded = load_run(resolve_run(run, runs_dir))
+    folder = data_source(sample, data_dir).folder if (sample or data_dir) else loaded.record.data.folder
+    views = f"-tta{tta}" if tta is not None else ""
+    target = out or submissions_dir / f"{loaded.path.name}-predict{views}.csv"
+    path, labels = predict_run(loaded.path / "model.npz", folder, target, views=tta)
+    console.print(f"Wrote {len(labels):,} predictions to [bold]{esc(path)}[/]")
+
+
+@app.command(name="ensemble")
+def ensemble_runs(
+    runs: Annotated[
+        list[Path],
+        typer.Argument(metavar="RUN...", help="Two or more run folders (or names) trained on the same dev split."),
+    ],
+    tta: Annotated[int, typer.Option("--tta", help="Test-time views, 1 to 9; 1 is off.")] = 1,
+    runs_dir: Annotated[
+        Path, typer.Option("--runs-dir", help="Where RUN names are looked up and the new run folder goes.")
+    ] = Path("runs"),
+    submissions_dir: SubmissionsDir = Path("submissions"),
+) -> None:
+    """Combine saved runs: average their softmax, score the ensemble on its held-out rows, write its run and CSV."""
+    loaded = [load_run(resolve_run(r, runs_dir)) for r in runs]
+    outcome = combine_runs(loaded, runs_root=runs_dir, submissions_dir=submissions_dir, views=tta)
+    for warning in outcome.warnings:
+        console.print(f"[yellow]warning:[/] {esc(warning)}")
+    console.print(summary_table(outcome))

@@ -1,0 +1,174 @@
+"""Training configuration: one typed frozen dataclass, each field's limits declared once beside it."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import ConfigError
+from ..nn.layers import INITS
+from ..nn.network import MAX_VIEWS
+from ..nn.optim import OPTIMIZERS, SCHEDULES
+
+ARCHITECTURES = ("mlp", "cnn")
+KEEP = ("last", "best")
+
+
+def _finite(low: float, high: float = math.inf, high_open: bool = True) -> Callable[[Any], bool]:
+    """A real number from `low` (inclusive) to `high` (open unless `high_open` is False)."""
+
+    def check(v: Any) -> bool:
+        if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
+            return False
+        return low <= v and (v < high if high_open else v <= high)
+
+    return check
+
+
+def _whole(low: int, high: int | None = None) -> Callable[[Any], bool]:
+    """A whole number from `low` to `high`, inclusive."""
+    return lambda v: isinstance(v, int) and not isinstance(v, bool) and low <= v and (high is None or v <= high)
+
+
+def _one_of(choices: tuple[str, ...]) -> Callable[[Any], bool]:
+    return lambda v: v in choices
+
+
+def _sizes(v: Any) -> bool:
+    return isinstance(v, tuple) and all(_whole(1)(h) for h in v)
+
+
+def _dev_size(v: Any) -> bool:
+    """0 (no dev rows), a fraction strictly between 0 and 1, or a whole row count ≥ 1 (an int, not 1.0)."""
+    return v == 0 or (isinstance(v, float) and 0 < v < 1) or _whole(1)(v)
+
+
+def _positive(v: Any) -> bool:
+    return _finite(0)(v) and v > 0
+
+
+# Each field's limit, once: (accepts, the fix a message gives). Checks across fields are in TrainConfig.check().
+FIELD_RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "architecture": (_one_of(ARCHITECTURES), f"choose {' or '.join(ARCHITECTURES)}"),
+    "conv_channels": (_sizes, "give channel counts ≥ 1, e.g. 32,32,64,64"),
+    "hidden_sizes": (_sizes, "give layer sizes ≥ 1, e.g. 512,256"),
+    "init": (_one_of(INITS), f"choose one of {', '.join(INITS)}"),
+    "dropout": (_finite(0, 1), "use a rate in [0, 1), e.g. 0.2"),
+    "optimizer": (_one_of(OPTIMIZERS), f"choose one of {', '.join(OPTIMIZERS)}"),
+    "learning_rate": (_positive, "use a finite rate > 0, e.g. 0.001"),
+    "momentum": (_finite(0, 1), "use a value in [0, 1), e.g. 0.9"),
+    "weight_decay": (_finite(0), "use a finite value ≥ 0, e.g. 0.0001"),
+    "schedule": (_one_of(SCHEDULES), f"choose one of {', '.join(SCHEDULES)}"),
+    "warmup_epochs": (_finite(0), "use a finite number of epochs ≥ 0"),
+    "epochs": (_whole(1), "train for at least 1"),
+    "batch_size": (_whole(0), "use a positive size, or 0 for full batch"),
+    "eval_every": (_whole(1), "evaluate at least every 1 epoch"),
+    "dev_size": (
+        _dev_size,
+        "use a fraction strictly between 0 and 1 (e.g. 0.1), a whole row count (e.g. 4200), or 0 to train on every row",
+    ),
+    "label_smoothing": (_finite(0, 1), "use a share in [0, 1), e.g. 0.1"),
+    "average": (_finite(0, 1), "use a decay in [0, 1) such as 0.999, or 0 for the last weights"),
+    "tta": (_whole(1, MAX_VIEWS), f"use 1 (off) to {MAX_VIEWS} views"),
+    "keep": (_one_of(KEEP), f"choose {' or '.join(KEEP)}"),
+    "seed": (_whole(0), "use a whole number ≥ 0"),
+    "split_seed": (lambda v: v is None or _whole(0)(v), "use a whole number ≥ 0"),
+    "augment": (lambda v: isinstance(v, bool), "true or false"),
+    "batchnorm": (lambda v: isinstance(v, bool), "true or false"),
+    "elastic": (_finite(0), "use a finite strength ≥ 0, e.g. 24, or 0 for none"),
+}
+
+
+def check_field(name: str, value: Any) -> None:
+    """Raise ConfigError unless `value` is one that field `name` accepts."""
+    accepts, fix = FIELD_RULES[name]
+    if not accepts(value):
+        raise ConfigError({name: value}, fix)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that decides a training run; two runs with equal configs and data give equal weights."""
+
+    preset: str
+    architecture: str = "mlp"
+    conv_channels: tuple[int, ...] = ()  # cnn only: 3x3 convolutions, a 2x2 max-pool after every second one
+    batchnorm: bool = False
+    hidden_sizes: tuple[int, ...] = (256, 128)
+    init: str = "he"
+    dropout: float = 0.0
+    optimizer: str = "adam"
+    learning_rate: float = 1e-3
+    momentum: float = 0.9
+    weight_decay: float = 0.0
+    schedule: str = "cosine"
+    warmup_epochs: float = 0.0
+    epochs: int = 10
+    batch_size: int = 128  # 0 means full batch
+    eval_every: int = 1  # epochs between dev evaluations (and progress lines)
+    dev_size: float = 0.1  # a fraction in (0, 1), a whole row count (an int), or 0 for a final fit on every row
+    label_smoothing: float = 0.0  # share of the target spread evenly over the classes
+    average: float = 0.0  # decay of a moving average of the weights that is scored and kept instead (0: off)
+    tta: int = 1  # test-time views averaged for the estimate and the submission (1: the image alone)
+    keep: str = "last"  # the weights a run ends with: the last epoch's, or the best on the dev rows (selected there)
+    seed: int = 0
+    split_seed: int | None = None  # seed of the dev split when it differs from `seed` (ensemble members)
+    augment: bool = False
+    elastic: float = 0.0  # with augment: strength (alpha, pixels) of an elastic distortion added to the warp (0: off)
+    notes: str = field(default="", compare=False)
+
+    def __post_init__(self) -> None:
+        self.check()
+
+    def check(self) -> None:
+        """Every field within its limits, then the limits across fields; the first problem is a ConfigError."""
+        for name in FIELD_RULES:
+            check_field(name, getattr(self, name))
+        across = [
+            (
+                self.architecture == "mlp" or len(self.conv_channels) in (2, 4),
+                {"conv_channels": self.conv_channels},
+                "a cnn takes 2 or 4 channel counts, e.g. 32,32,64,64",
+            ),
+            (
+                self.architecture == "cnn" or not self.conv_channels,
+                {"conv_channels": self.conv_channels},
+                "only cnn presets have convolutions (try the cnn preset)",
+            ),
+            (self.augment or not self.elastic, {"elastic": self.elastic}, "works with {augment} only; add it"),
+            (
+                self.keep == "last" or self.dev_size != 0,
+                {"keep": self.keep, "dev_size": self.dev_size},
+                "best is chosen on held-out rows, and a final fit has none; keep last",
+            ),
+        ]
+        for ok, fields, fix in across:
+            if not ok:
+                raise ConfigError(fields, fix)
+
+    @property
+    def unit(self) -> str:
+        """What one point of the history is: an epoch, or an iteration of full-batch gradient descent."""
+        return "iteration" if self.batch_size == 0 else "epoch"
+
+    def replace(self, **overrides: Any) -> TrainConfig:
+        """A copy with the given fields changed; `None` values leave a field as it is."""
+        return dataclasses.replace(self, **{k: v for k, v in overrides.items() if v is not None})
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> TrainConfig:
+        known = {f.name for f in dataclasses.fields(cls)}
+        cleaned = {k: v for k, v in values.items() if k in known}
+        for name in ("hidden_sizes", "conv_channels"):
+            if name in cleaned:
+                cleaned[name] = tuple(cleaned[name])
+        dev_size = cleaned.get("dev_size")
+        if isinstance(dev_size, float) and dev_size >= 1 and dev_size.is_integer():  # row counts before 0.2 were floats
+            cleaned["dev_size"] = int(dev_size)
+        return cls(**cleaned)
