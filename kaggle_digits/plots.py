@@ -48,6 +48,11 @@ def misclassified_figure_size(n: int, heading: str = "") -> tuple[int, int]:
 
 
 def plot_misclassified(images: np.ndarray, titles: list[str], heading: str, path: Path) -> Path:
+    """misclassified_figure, saved as a PNG."""
+    return _save(misclassified_figure(images, titles, heading), path)
+
+
+def misclassified_figure(images: np.ndarray, titles: list[str], heading: str) -> Figure:
     """A grid of digits (N, 784) uint8, each with its title, most important first."""
     rows, cols = grid_shape(len(images))
     width, height = misclassified_figure_size(len(images), heading)
@@ -59,10 +64,15 @@ def plot_misclassified(images: np.ndarray, titles: list[str], heading: str, path
         if k < len(images):
             ax.imshow(images[k].reshape(IMAGE_SIDE, IMAGE_SIDE), cmap="gray_r", vmin=0, vmax=255)
             ax.set_title(titles[k], fontsize=10)
-    return _save(fig, path)
+    return fig
 
 
 def plot_confusion(counts: np.ndarray, heading: str, path: Path, rows: str = "dev") -> Path:
+    """confusion_figure, saved as a PNG."""
+    return _save(confusion_figure(counts, heading, rows), path)
+
+
+def confusion_figure(counts: np.ndarray, heading: str, rows: str = "dev") -> Figure:
     """10x10 heat map: colour is the share of each true digit (row-normalised), text is the count."""
     support = counts.sum(axis=1, keepdims=True)  # (10, 1)
     share = np.divide(counts, support, out=np.zeros(counts.shape), where=support > 0)  # (10, 10)
@@ -81,7 +91,7 @@ def plot_confusion(counts: np.ndarray, heading: str, path: Path, rows: str = "de
     ax.set_xlabel("predicted digit")
     ax.set_ylabel("true digit")
     ax.set_title(heading)
-    return _save(fig, path)
+    return fig
 
 
 def plot_curves(
@@ -92,6 +102,17 @@ def plot_curves(
     kept: int | None = None,
     held_out: str = "dev",
 ) -> Path:
+    """curves_figure, saved as a PNG."""
+    return _save(curves_figure(histories, heading, unit, kept, held_out), path)
+
+
+def curves_figure(
+    histories: list[tuple[str, list[dict]]],
+    heading: str,
+    unit: str = "epoch",
+    kept: int | None = None,
+    held_out: str = "dev",
+) -> Figure:
     """Loss and accuracy per evaluation of each (label, history): train (running average over the epoch) dashed,
     held-out rows solid; a line at the kept epoch; whole-number epoch ticks."""
     fig = Figure(figsize=(11, 4.2), layout="constrained")
@@ -112,15 +133,17 @@ def plot_curves(
     low, high = min(epochs_seen), max(epochs_seen)
     for ax in (loss_ax, acc_ax):
         ax.set_xlabel(unit)
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        if low == high:  # one point: without limits matplotlib spans 0.945…1.050
+        if high - low < 10:  # a few epochs: a tick on each (MaxNLocator falls back to fractions on short spans)
+            ax.set_xticks(range(low, high + 1))
             ax.set_xlim(low - 0.5, high + 0.5)
+        else:
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
         if kept:
             ax.axvline(kept, color="grey", linestyle="--", linewidth=1, label=f"kept weights ({unit} {kept})")
         ax.legend(fontsize=8, title=f"{held_out} rows solid, train dashed" if len(histories) > 1 else None)
     fig.suptitle(heading)
-    return _save(fig, path)
+    return fig
 
 
 def has_display() -> bool:

@@ -110,6 +110,10 @@ BAD_TRAIN = {
     "pixel -1": (corrupt(line=2, column=1, value="-1"), "line 2, column pixel0: pixel value -1 is not an integer"),
     "label 12": (corrupt(line=7, column=0, value="12"), "line 7, column label: label 12 is not a digit 0–9"),
     "label -3": (corrupt(line=2, column=0, value="-3"), "line 2, column label: label -3 is not a digit"),
+    "non-UTF-8 byte": (
+        lambda p: p.write_bytes(p.read_bytes().replace(b"\n0,", b"\n\xe90,", 1)),
+        "train.csv: line 2: byte 0xe9 is not UTF-8 text",
+    ),
 }
 
 

@@ -95,3 +95,46 @@ def test_a_dev_size_outside_the_rule_is_refused_by_the_config(bad):
 def test_a_dev_size_that_leaves_no_training_rows_is_refused(bad):
     with pytest.raises(KaggleDigitsError, match=rf"^dev_size {bad}: gives {bad} dev rows out of 1000"):
         resolve_dev_count(1000, bad)
+
+
+def test_a_bom_and_crlf_as_spreadsheets_save_are_read(blob_dir, tmp_path):
+    plain = load_train(blob_dir)
+    excel = tmp_path / "excel"
+    excel.mkdir()
+    for name in ("train.csv", "test.csv"):
+        text = (blob_dir / name).read_bytes().replace(b"\n", b"\r\n")
+        (excel / name).write_bytes(b"\xef\xbb\xbf" + text)
+    saved = load_train(excel)
+    np.testing.assert_array_equal(saved.images, plain.images)
+    np.testing.assert_array_equal(saved.labels, plain.labels)
+    assert saved.fingerprint == plain.fingerprint  # the same digits, whatever the dialect
+    np.testing.assert_array_equal(load_test(excel).images, load_test(blob_dir).images)
+
+
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        (lambda raw: raw.replace(b"\n", b"\n\xff", 3), r"train.csv: line 2: byte 0xff is not UTF-8 text"),
+        (lambda raw: b"\xff\xfe" + raw.decode().encode("utf-16-le"), "saved as UTF-16 text"),
+        (lambda raw: raw.replace(b",", b";"), "columns are separated by ';'"),
+    ],
+)
+def test_text_that_is_not_a_utf8_csv_is_one_line_naming_the_line(blob_dir, damage, message):
+    path = blob_dir / "train.csv"
+    path.write_bytes(damage(path.read_bytes()))
+    with pytest.raises(KaggleDigitsError, match=message):
+        load_train(blob_dir)
+
+
+def test_the_cache_follows_the_content_even_when_size_and_mtime_stay(blob_dir):
+    path = blob_dir / "train.csv"
+    first = load_train(blob_dir)
+    stamp = path.stat()
+    raw = path.read_bytes()
+    line_end = raw.index(b"\n") + 1
+    swapped = raw[:line_end] + (b"7" if raw[line_end : line_end + 1] != b"7" else b"8") + raw[line_end + 1 :]
+    path.write_bytes(swapped)  # one label changed: same size
+    os.utime(path, ns=(stamp.st_atime_ns, stamp.st_mtime_ns))  # and the same mtime
+    assert path.stat().st_size == stamp.st_size and path.stat().st_mtime_ns == stamp.st_mtime_ns
+    second = load_train(blob_dir)
+    assert second.labels[0] != first.labels[0] and second.fingerprint != first.fingerprint

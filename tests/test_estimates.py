@@ -89,7 +89,7 @@ def test_a_final_fit_has_no_estimate_unless_borrowed_from_the_same_configuration
         train_run(other)
     with pytest.raises(KaggleDigitsError, match=r"estimate_from .* only for a final fit on every row; add dev_size 0"):
         train_run(request(blob_dir, tmp_path, estimate_from=folds.run_dir))
-    with pytest.raises(KaggleDigitsError, match="folds 3 and dev_size 0.2: choose one"):
+    with pytest.raises(KaggleDigitsError, match=r"folds 3 and dev_size 0\.2: choose one"):
         train_run(request(blob_dir, tmp_path, folds=3, config={"dev_size": 0.2}))
 
 

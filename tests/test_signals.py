@@ -55,10 +55,7 @@ def test_a_signal_after_an_epoch_keeps_the_checkpoint_and_says_how_to_resume(tmp
     record = json.loads((run_dir / "metrics.json").read_text())
     k = record["epochs"]["done"]
     assert record["status"] == "interrupted" and 1 <= k < 40
-    assert (
-        err.strip()
-        == f"interrupted at epoch {k}/40 — resume with: kaggle-digits train --resume runs/{run_dir.name}"
-    )
+    assert err.strip() == f"interrupted at epoch {k}/40 — resume with: kaggle-digits train --resume runs/{run_dir.name}"
     assert "Traceback" not in out + err
     assert not (run_dir / "model.npz").exists() and not list((tmp_path / "submissions").iterdir())
 

@@ -46,6 +46,8 @@ def test_writer_refuses_and_leaves_existing_file_alone(tmp_path, labels, n_test,
         ("ImageId,Label\n1,-1\n", "expected two integers"),
         ("ImageId,Label\n1,2,3\n", "expected two integers"),
         ("ImageId,Label\n1,2\n2,3\n", "2 rows, but test.csv has 3 images"),
+        ("ImageId,Label\n1,²\n", "line 2: expected two integers 'ImageId,Label', got '1,²'"),
+        ("ImageId,Label\n1,٣\n", "line 2: expected two integers"),
     ],
 )
 def test_reader_names_the_problem(tmp_path, text, message):
@@ -53,3 +55,9 @@ def test_reader_names_the_problem(tmp_path, text, message):
     path.write_text(text)
     with pytest.raises(KaggleDigitsError, match=message):
         read_submission(path, n_test=3)
+
+
+def test_a_submission_saved_by_a_spreadsheet_is_read(tmp_path):
+    path = tmp_path / "excel.csv"
+    path.write_bytes(b'\xef\xbb\xbf"ImageId","Label"\r\n1,7\r\n2,0\r\n3,9\r\n')
+    np.testing.assert_array_equal(read_submission(path, n_test=3), [7, 0, 9])

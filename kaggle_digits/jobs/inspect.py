@@ -9,6 +9,7 @@ import numpy as np
 
 from ..data import load_test, load_train
 from ..errors import KaggleDigitsError
+from .record import DataSource
 from .runs import MODEL_FILE, load_run, resolve_run
 
 
@@ -23,22 +24,20 @@ class ShownDigit:
 
 
 def digit_with_prediction(
-    image_id: int, from_train: bool, folder: Path | None, run: Path | None, runs_root: Path
+    image_id: int, from_train: bool, source: DataSource | None, run: Path | None, runs_root: Path
 ) -> ShownDigit:
-    """Image `image_id` of test.csv (or row of train.csv) from `folder`, or else from the run's own data source."""
+    """Image `image_id` of test.csv (or row of train.csv) from `source`, or else from the run's own data."""
     has_run = run is not None or any(Path(runs_root).glob(f"*/{MODEL_FILE}"))
     loaded = load_run(resolve_run(run, runs_root)) if has_run else None
-    if folder is None:
-        folder = loaded.record.data.folder if loaded else Path("data")
-        where = "bundled sample" if loaded and loaded.record.data.source == "sample" else str(folder)
-    else:
-        where = str(folder)
-    digits = load_train(folder) if from_train else load_test(folder)
+    if source is None:
+        source = loaded.record.data if loaded else DataSource.full("data")
+    digits = load_train(source.folder) if from_train else load_test(source.folder)
+    where = f"{source.label} {digits.path.name}"
     if not 1 <= image_id <= len(digits):
-        raise KaggleDigitsError(f"ID {image_id}: {where} {digits.path.name} has images 1..{len(digits)}")
+        raise KaggleDigitsError(f"ID {image_id}: {where} has images 1..{len(digits)}")
     image = digits.images[image_id - 1]
     label = f", label {digits.labels[image_id - 1]}" if digits.labels is not None else ""
-    caption = f"{where} {digits.path.name} #{image_id}{label}"
+    caption = f"{where} #{image_id}{label}"
     if loaded is None:
         return ShownDigit(image, caption, None, "")
     proba = loaded.network.predict_proba(digits.features(np.array([image_id - 1])))[0]  # (10,)

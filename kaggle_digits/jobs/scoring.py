@@ -7,6 +7,7 @@ at exactly what the estimate counted.
 
 from __future__ import annotations
 
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -91,6 +92,12 @@ def load_held_out(run_dir: Path) -> HeldOut | None:
         return None
     try:
         with np.load(path, allow_pickle=False) as stored:
-            return HeldOut(stored["rows"], stored["proba"])
-    except (OSError, ValueError, KeyError) as exc:
-        raise KaggleDigitsError(f"{path}: not readable ({type(exc).__name__}); train the run again") from None
+            scored = HeldOut(stored["rows"], stored["proba"])
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
+        why = "empty" if isinstance(exc, EOFError) else f"truncated or not an .npz file ({type(exc).__name__})"
+        raise KaggleDigitsError(
+            f"{path}: {why}; the run's held-out predictions are lost — train the run again to see them"
+        ) from None
+    if scored.rows.ndim != 1 or scored.proba.shape != (len(scored.rows), 10):
+        raise KaggleDigitsError(f"{path}: arrays of the wrong shape; train the run again to see its held-out rows")
+    return scored

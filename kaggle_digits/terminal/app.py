@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.text import Text
 from typer.core import TyperGroup
 
@@ -22,9 +21,10 @@ from ..allocator import keep_large_allocations
 from ..errors import ConfigError, KaggleDigitsError
 from ..jobs.record import DataSource
 from ..training.config import FIELD_RULES
+from .display import ToolConsole
 
-console = Console()
-err_console = Console(stderr=True)
+console = ToolConsole()
+err_console = ToolConsole(stderr=True)
 PIPE_CLOSED = 141  # 128 + SIGPIPE, as a shell reports a pipeline stage whose reader went away
 
 # Config fields whose flag is not `--` + the field's name with dashes.

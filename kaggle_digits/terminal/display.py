@@ -35,6 +35,15 @@ WIDE_TABLE = 170  # terminal columns from which the runs table fits on one line 
 PIPED_WIDTH = 200  # columns of the runs table when the output goes to a file or a pipe
 
 
+class ToolConsole(Console):
+    """A rich Console whose closed output pipe raises BrokenPipeError (rich's own default exits with 1), so a job
+    can stop as on an interrupt and the CLI can exit 141 quietly."""
+
+    def on_broken_pipe(self) -> None:
+        self.quiet = True
+        raise BrokenPipeError("the reader of this output went away")
+
+
 def esc(value: object) -> str:
     """User text (names, notes, paths, Kaggle's words) shown as written, never read as rich markup."""
     return escape(str(value))

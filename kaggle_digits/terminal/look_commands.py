@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import typer
-from rich.console import Console
 
 from ..jobs.curves import held_out_name
 from ..jobs.evaluation import evaluate_run, misclassified_picture
@@ -17,6 +16,7 @@ from ..plots import show_png
 from .app import RunArg, RunsDir, app, console, data_source, one_of
 from .display import (
     PIPED_WIDTH,
+    ToolConsole,
     class_report_table,
     confusions_table,
     digit_text,
@@ -34,7 +34,7 @@ def runs(
     runs_dir: RunsDir = Path("runs"),
 ) -> None:
     """Local runs side by side: data, mode, progress, status, estimate, public score (from the last `submissions`)."""
-    out = console if console.is_terminal else Console(width=PIPED_WIDTH)  # piped output is not cut to 80 columns
+    out = console if console.is_terminal else ToolConsole(width=PIPED_WIDTH)  # piped output is not cut to 80 columns
     out.print(runs_table(list_runs(runs_dir, sort), runs_dir, out.width))
 
 
@@ -92,8 +92,8 @@ def show(
 ) -> None:
     """Draw one digit in the terminal with the model's top-3 probabilities."""
     one_of(ctx, "sample", "data_dir")
-    folder = data_source(sample, data_dir).folder if (sample or data_dir) else None
-    found = digit_with_prediction(image_id, from_train=train, folder=folder, run=run, runs_root=runs_dir)
+    source = data_source(sample, data_dir) if (sample or data_dir) else None
+    found = digit_with_prediction(image_id, from_train=train, source=source, run=run, runs_root=runs_dir)
     console.print(esc(found.caption), highlight=False)
     console.print(digit_text(found.image, colour=console.color_system is not None), end="")
     if found.proba is None:
