@@ -18,9 +18,9 @@ import numpy as np
 
 from kaggle_digits.allocator import keep_large_allocations
 from kaggle_digits.data import load_train
+from kaggle_digits.jobs.folders import load_run
 from kaggle_digits.jobs.plan import fold_ids
 from kaggle_digits.jobs.record import wilson_interval
-from kaggle_digits.jobs.runs import load_run
 from kaggle_digits.nn.network import Ensemble, with_views
 
 
@@ -32,7 +32,7 @@ def out_of_fold_hits(run_dir: Path, views_list: list[int]) -> list[tuple[int, np
         raise SystemExit(f"{run_dir}: not a --folds run")
     train = load_train(record.data.folder)
     fold = fold_ids(train, record.config, record.folds)
-    networks = run.network.networks
+    networks = run.model.networks
     per_fold = len(networks) // record.folds
     results = []
     for views in views_list:

@@ -14,7 +14,7 @@ import pytest
 
 from kaggle_digits.data import load_train, sample_dir
 from kaggle_digits.jobs.evaluation import confusion_matrix, dev_predictions, top_confusions
-from kaggle_digits.jobs.runs import load_run
+from kaggle_digits.jobs.folders import load_run
 from kaggle_digits.nn.serialize import load_model
 from kaggle_digits.plots import misclassified_figure_size
 from kaggle_digits.submission import read_submission
@@ -249,7 +249,7 @@ def test_evaluate_and_show_commands(runner, sample_run):
     result = runner.invoke(app, ["show", "3", "--train", "--runs-dir", runs_dir])
     assert result.exit_code == 0, result.output
     train = load_train(sample_dir())
-    proba = load_run(sample_run).network.predict_proba(train.features(np.array([2])))[0]
+    proba = load_run(sample_run).model.predict_proba(train.features(np.array([2])))[0]
     assert f"bundled sample train.csv #3, label {train.labels[2]}" in result.output
     assert str(sample_dir()) not in result.output  # the run's own data, without the cache's path
     assert re.search(rf"{proba.argmax()}\s+{proba.max():.2%}", result.output)
@@ -293,7 +293,7 @@ def test_train_ensemble_and_combine_runs(runner, in_tmp, blob_dir):
     assert ensemble_dir.name.endswith("-mlp-x2")
     metrics = json.loads((ensemble_dir / "metrics.json").read_text())
     assert [m["seed"] for m in metrics["parts"]] == [0, 1] and "members" in result.output
-    model = load_run(ensemble_dir).network
+    model = load_run(ensemble_dir).model
     assert len(model.networks) == 2
     assert not np.array_equal(model.networks[0].layers[0].params["W"], model.networks[1].layers[0].params["W"])
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from rich.console import Console
 
 from kaggle_digits.jobs import train as train_job
-from kaggle_digits.jobs.overview import list_runs
+from kaggle_digits.jobs.listing import list_runs
 from kaggle_digits.plots import curves_figure
 from kaggle_digits.terminal.cli import app
 from kaggle_digits.terminal.display import TrainingProgress, runs_table

@@ -17,8 +17,8 @@ from kaggle_digits.jobs.evaluation import (
     mistakes,
     top_confusions,
 )
+from kaggle_digits.jobs.folders import load_run
 from kaggle_digits.jobs.plan import dev_split
-from kaggle_digits.jobs.runs import load_run
 
 
 def test_dev_split_is_rebuilt_exactly_and_reproduces_the_recorded_accuracy(sample_run):

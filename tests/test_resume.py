@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from kaggle_digits.errors import KaggleDigitsError
+from kaggle_digits.jobs.folders import CHECKPOINT_FILE, MODEL_FILE
 from kaggle_digits.jobs.record import DataSource, read_record
-from kaggle_digits.jobs.runs import CHECKPOINT_FILE, MODEL_FILE
 from kaggle_digits.jobs.start import TrainRequest
 from kaggle_digits.jobs.train import RunInterrupted, resume_run, train_run
 from kaggle_digits.nn.serialize import load_model
@@ -101,7 +101,7 @@ def test_resume_refuses_changed_data_and_finished_runs(blob_dir, tmp_path):
     run_dir = stopped.value.run_dir
     images = np.zeros((300, 784), np.uint8)
     write_csv(blob_dir / "train.csv", images, np.arange(300) % 10)
-    with pytest.raises(KaggleDigitsError, match=r"train.csv: changed since run .* started .* cannot be resumed"):
+    with pytest.raises(KaggleDigitsError, match=r"train.csv: changed since run .* was trained .* cannot be resumed"):
         resume_run(run_dir)
     finished = train_run(request(blob_dir, tmp_path))
     with pytest.raises(KaggleDigitsError, match="has finished already; nothing to resume"):

@@ -11,15 +11,14 @@ from ..data import load_test
 from ..errors import KaggleDigitsError
 from ..nn.network import Ensemble, with_views
 from ..training.config import check_field
-from .evaluation import run_train_data
+from .finish import TrainOutcome, save_finished
+from .folders import TrainedRun, new_run_dir, run_train_data, timestamp, writable_folder
 from .plan import dev_split
 from .record import DataSource, RunRecord, write_record
-from .runs import Run, new_run_dir, timestamp, writable_folder
 from .scoring import HeldOut, estimates, save_held_out
-from .train import TrainOutcome, save_finished
 
 
-def check_combinable(runs: list[Run]) -> None:
+def check_combinable(runs: list[TrainedRun]) -> None:
     """Distinct runs of one preset, trained on the same data and dev split; anything else is refused."""
     if len(runs) < 2:
         raise KaggleDigitsError("ensemble: name at least two run folders to combine")
@@ -39,7 +38,7 @@ def check_combinable(runs: list[Run]) -> None:
 
 
 def combine_runs(
-    runs: list[Run],
+    runs: list[TrainedRun],
     runs_root: str | os.PathLike[str] = "runs",
     submissions_dir: str | os.PathLike[str] = "submissions",
     views: int = 1,
@@ -48,7 +47,7 @@ def combine_runs(
     check_combinable(runs)
     check_field("tta", views)
     submissions_dir = writable_folder(submissions_dir, "submissions", "--submissions-dir")
-    train = run_train_data(runs[0])
+    train = run_train_data(runs[0].record, runs[0].path.name, "its dev split cannot be rebuilt")
     _, dev_idx = dev_split(train, runs[0].record.config)
     for run in runs[1:]:
         if not np.array_equal(dev_split(train, run.record.config)[1], dev_idx):
@@ -56,7 +55,7 @@ def combine_runs(
                 f"{run.path}: its dev split differs from {runs[0].path}'s (another seed or --dev-size); "
                 "train members with `train --ensemble K`, or give each the same --split-seed and --dev-size"
             )
-    networks = [net for run in runs for net in getattr(run.network, "networks", [run.network])]
+    networks = [net for run in runs for net in getattr(run.model, "networks", [run.model])]
     model = Ensemble(networks)
     test = load_test(runs[0].record.data.folder)
     test_labels = with_views(model, views).predict(test.features())  # (T,)
@@ -64,13 +63,11 @@ def combine_runs(
     run_dir = new_run_dir(runs_root, f"{timestamp()}-ensemble-{first.preset}-x{len(networks)}")
     record = RunRecord(
         name=run_dir.name,
-        preset=first.preset,
-        config=first.config,
+        config=first.config.replace(tta=views),
         data=DataSource(**(first.data.__dict__ | {"test_fingerprint": test.fingerprint, "test_rows": len(test)})),
         members=len(networks),
         parameters=model.n_parameters,
         combined_from=[str(run.path) for run in runs],
-        tta=views,
         submissions_dir=str(submissions_dir),
     )
     if len(dev_idx):
@@ -82,10 +79,10 @@ def combine_runs(
     return dataclasses.replace(outcome, warnings=twins(runs))
 
 
-def twins(runs: list[Run]) -> tuple[str, ...]:
+def twins(runs: list[TrainedRun]) -> tuple[str, ...]:
     """Runs trained alike (configuration with seed, data, members, folds) hold the same weights: averaging them
     adds nothing."""
-    seen: dict[tuple, Run] = {}
+    seen: dict[tuple, TrainedRun] = {}
     found = []
     for run in runs:
         r = run.record

@@ -9,13 +9,12 @@ from pathlib import Path
 import numpy as np
 
 from ..constants import N_CLASSES
-from ..data import Digits, load_train
 from ..errors import KaggleDigitsError
 from ..files import atomic_write_text
 from ..plots import plot_confusion, plot_misclassified
 from .curves import held_out_name, run_curves
+from .folders import TrainedRun, run_train_data
 from .plan import dev_split
-from .runs import Run
 from .scoring import HeldOut, load_held_out
 
 
@@ -47,24 +46,13 @@ class ClassReport:
     support: np.ndarray  # (10,)
 
 
-def run_train_data(run: Run) -> Digits:
-    """The run's train.csv, refused when it is not the file the run was trained on."""
-    train = load_train(run.record.data.folder)
-    expected = run.record.data.train_fingerprint
-    if expected and train.fingerprint != expected:
-        raise KaggleDigitsError(
-            f"{train.path}: changed since run {run.path.name} was trained, so its dev split cannot be rebuilt"
-        )
-    return train
-
-
-def dev_predictions(run: Run) -> DevPredictions:
+def dev_predictions(run: TrainedRun) -> DevPredictions:
     """The run's held-out rows (dev split or out-of-fold) with the probabilities its estimate counted."""
-    train = run_train_data(run)
+    train = run_train_data(run.record, run.path.name, "its held-out rows cannot be rebuilt")
     scored = load_held_out(run.path)
     if scored is None:  # a run from before held-out predictions were kept: rebuild its dev split and predict it
         _, dev_idx = dev_split(train, run.record.config)
-        scored = HeldOut(dev_idx, run.network.predict_proba(train.features(dev_idx)))  # (M, 10)
+        scored = HeldOut(dev_idx, run.model.predict_proba(train.features(dev_idx)))  # (M, 10)
     if len(scored.rows) == 0:
         raise KaggleDigitsError(f"{run.path}: trained on every row (--dev-size 0); it has no held-out rows to examine")
     rows = scored.rows
@@ -124,7 +112,7 @@ class MisclassifiedOutcome:
 
 
 def misclassified_picture(
-    run: Run,
+    run: TrainedRun,
     limit: int = 64,
     true_digit: int | None = None,
     predicted_digit: int | None = None,
@@ -170,7 +158,7 @@ class EvaluationOutcome:
     json_path: Path
 
 
-def evaluate_run(run: Run) -> EvaluationOutcome:
+def evaluate_run(run: TrainedRun) -> EvaluationOutcome:
     """Score a run on its dev split; write confusion.png, curves.png and evaluation.json beside its model."""
     preds = dev_predictions(run)
     counts = confusion_matrix(preds.labels, preds.predicted)

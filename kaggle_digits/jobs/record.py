@@ -105,7 +105,6 @@ class RunRecord:
     """What `metrics.json` says about a run."""
 
     name: str
-    preset: str
     config: TrainConfig
     data: DataSource
     status: str = "running"
@@ -122,11 +121,19 @@ class RunRecord:
     submission_sha256: str = ""  # that CSV's content, so `submit` never sends a file another run replaced
     submissions_dir: str = ""  # where the CSV goes when the run finishes
     combined_from: list[str] = field(default_factory=list)
-    tta: int = 1
     fold_accuracies: list[float] = field(default_factory=list)
     borrowed_estimate: Estimate | None = None  # a final fit's estimate, taken from an earlier run (--estimate-from)
     finished_at: float = 0.0  # time.time() when it finished; orders "newest"
     pid: int = field(default_factory=os.getpid)  # the process that last trained it, to tell a dead "running" run
+
+    @property
+    def preset(self) -> str:
+        return self.config.preset
+
+    @property
+    def tta(self) -> int:
+        """Test-time views of the estimate and the submission."""
+        return self.config.tta
 
     @property
     def epochs_planned(self) -> int:
@@ -146,6 +153,7 @@ class RunRecord:
         values["config"] = self.config.to_dict()
         values["format"] = RECORD_FORMAT
         values["epochs"] = {"done": self.epochs_done, "planned": self.epochs_planned}
+        values["preset"], values["tta"] = self.preset, self.tta  # for scripts; read back from the config
         return values
 
     @classmethod
@@ -153,10 +161,12 @@ class RunRecord:
         if values.get("format") != RECORD_FORMAT:
             return _from_legacy(values)
         values = dict(values)
-        values.pop("format"), values.pop("epochs", None)
+        for derived in ("format", "epochs", "preset"):
+            values.pop(derived, None)
+        tta = values.pop("tta", None)  # an ensemble of runs could once differ from its config's views
         if values["status"] not in STATUSES or values["data"]["source"] not in SOURCES:
             raise ValueError(f"status {values['status']!r} or source {values['data']['source']!r} unknown")
-        values["config"] = TrainConfig.from_dict(values["config"])
+        values["config"] = TrainConfig.from_dict(values["config"] | ({"tta": tta} if tta else {}))
         values["data"] = DataSource(**values["data"])
         values["parts"] = [PartRecord(**p) for p in values["parts"]]
         for key in ("estimate", "selected", "borrowed_estimate"):
@@ -225,7 +235,6 @@ def _from_legacy(values: dict[str, Any]) -> RunRecord:
     submission = values.get("submission")
     return RunRecord(
         name=Path(submission).stem if submission else "",
-        preset=values.get("preset", config.preset),
         config=config,
         data=source,
         status="interrupted" if values.get("interrupted") else "finished",

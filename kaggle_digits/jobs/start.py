@@ -9,8 +9,8 @@ from pathlib import Path
 from ..errors import ConfigError
 from ..training.config import TrainConfig
 from ..training.presets import PRESETS
+from .folders import new_run_dir, resolve_run, timestamp, writable_folder
 from .record import DataSource, Estimate, RunRecord, read_record, write_record
-from .runs import new_run_dir, resolve_run, timestamp, writable_folder
 
 
 @dataclass(frozen=True)
@@ -39,12 +39,10 @@ def start_run(request: TrainRequest) -> tuple[Path, RunRecord]:
     run_dir = new_run_dir(request.runs_root, f"{timestamp()}-{request.name or default_name(request)}")
     record = RunRecord(
         name=run_dir.name,
-        preset=request.config.preset,
         config=request.config,
         data=request.data,
         members=request.members,
         folds=request.folds,
-        tta=request.config.tta,
         note=request.note,
         submissions_dir=str(submissions_dir),
         borrowed_estimate=borrowed,

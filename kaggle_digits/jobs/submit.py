@@ -14,11 +14,11 @@ from ..data import load_test
 from ..errors import KaggleDigitsError
 from ..files import sha256_file
 from ..submission import read_submission
+from .folders import Run, local_runs, resolve_run, run_status
 from .record import METRICS_FILE, read_record
-from .runs import LocalRun, local_runs, resolve_run, run_status
 
 
-def refusal(run: LocalRun) -> str | None:
+def refusal(run: Run) -> str | None:
     """Why a run's submission should not be sent by default, or None when it should."""
     if run.record.data.source == "sample":
         return f"it comes from {run.path.name}, a --sample run (the bundled sample's test images, not Kaggle's)"
@@ -34,7 +34,7 @@ class SubmitPlan:
 
     path: Path
     rows: int
-    run: LocalRun | None
+    run: Run | None
 
     def line(self) -> str:
         """file · run · preset · estimate, the one line printed before anything is sent."""
@@ -52,15 +52,15 @@ class SubmitPlan:
         )
 
 
-def owner_of(path: Path, runs: list[LocalRun]) -> LocalRun | None:
+def owner_of(path: Path, runs: list[Run]) -> Run | None:
     """The run whose submission is `path`."""
     target = path.resolve()
     return next((r for r in runs if r.record.submission and Path(r.record.submission).resolve() == target), None)
 
 
 def choose_file(
-    target: Path | None, runs: list[LocalRun], force: bool, runs_root: Path = Path("runs")
-) -> tuple[Path, LocalRun | None]:
+    target: Path | None, runs: list[Run], force: bool, runs_root: Path = Path("runs")
+) -> tuple[Path, Run | None]:
     """The file meant: named, a run folder's submission, or the newest of a finished run on the full data."""
     if target is None:
         eligible = [r for r in runs if refusal(r) is None and Path(r.record.submission or "").is_file()]
@@ -77,9 +77,7 @@ def choose_file(
         path, run = target, owner_of(target, runs)
     elif target.exists() or (runs_root / target).is_dir():
         folder = resolve_run(target, runs_root)
-        run = next((r for r in runs if r.path.resolve() == folder.resolve()), None) or LocalRun(
-            folder, read_record(folder)
-        )
+        run = next((r for r in runs if r.path.resolve() == folder.resolve()), None) or Run(folder, read_record(folder))
         if not run.record.submission or not Path(run.record.submission).is_file():
             status = run_status(run.path, run.record)
             raise KaggleDigitsError(f"{folder}: this run has no submission file (it is {status})")
@@ -141,7 +139,7 @@ class SubmissionRow:
     """A remote submission with the local run that produced its file, when known."""
 
     remote: RemoteSubmission
-    run: LocalRun | None
+    run: Run | None
 
 
 def submissions_with_runs(client: KaggleClient, runs_root: Path, limit: int) -> list[SubmissionRow]:

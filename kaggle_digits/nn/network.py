@@ -1,7 +1,9 @@
-"""A sequential network built from a JSON layer list, and an ensemble that averages several networks."""
+"""A sequential network built from a JSON layer list, an ensemble that averages several, and test-time views:
+three classifiers behind one interface (`predict_proba`, `predict`, `n_parameters`)."""
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from typing import Any
 
 import numpy as np
@@ -19,7 +21,24 @@ LAYER_TYPES: dict[str, type[Layer]] = {
 }
 
 
-class Network:
+class Classifier(ABC):
+    """What every model offers (a network, an ensemble, a model under test-time views): softmax out, class out."""
+
+    @abstractmethod
+    def predict_proba(self, X: np.ndarray, batch_size: int = 256) -> np.ndarray:
+        """Softmax probabilities (N, 10) of images (N, 784) scaled to [0, 1], in inference mode."""
+
+    @property
+    @abstractmethod
+    def n_parameters(self) -> int:
+        """Trainable numbers in the model."""
+
+    def predict(self, X: np.ndarray, batch_size: int = 256) -> np.ndarray:
+        """The most likely class of every row."""
+        return self.predict_proba(X, batch_size).argmax(axis=1)  # (N,)
+
+
+class Network(Classifier):
     """Layers applied in order; logits out, gradients back."""
 
     def __init__(self, layers: list[Layer], input_shape: tuple[int, ...] = (N_PIXELS,)):
@@ -67,10 +86,6 @@ class Network:
         parts = [softmax(self.forward(X[i : i + batch_size])) for i in range(0, len(X), batch_size)]
         return np.concatenate(parts) if parts else np.zeros((0, N_CLASSES), np.float32)  # (N, 10)
 
-    def predict(self, X: np.ndarray, batch_size: int = 256) -> np.ndarray:
-        """The most likely class of every row."""
-        return self.predict_proba(X, batch_size).argmax(axis=1)  # (N,)
-
     def spec(self) -> dict[str, Any]:
         return {"input_shape": list(self.input_shape), "layers": [layer.spec() for layer in self.layers]}
 
@@ -91,7 +106,7 @@ def build_network(spec: dict[str, Any], rng: np.random.Generator, dtype=np.float
     return Network(layers, tuple(spec["input_shape"]))
 
 
-class Ensemble:
+class Ensemble(Classifier):
     """Several networks trained on the same split; predicts the mean of their softmax outputs."""
 
     def __init__(self, networks: list[Network]):
@@ -101,10 +116,6 @@ class Ensemble:
 
     def predict_proba(self, X: np.ndarray, batch_size: int = 256) -> np.ndarray:
         return np.mean([net.predict_proba(X, batch_size) for net in self.networks], axis=0)  # (N, 10)
-
-    def predict(self, X: np.ndarray, batch_size: int = 256) -> np.ndarray:
-        """The class with the highest mean probability, for every row."""
-        return self.predict_proba(X, batch_size).argmax(axis=1)  # (N,)
 
     @property
     def n_parameters(self) -> int:
@@ -117,7 +128,7 @@ Model = Network | Ensemble
 MAX_VIEWS = len(TTA_SHIFTS)
 
 
-class ViewAveraged:
+class ViewAveraged(Classifier):
     """A model whose softmax is averaged over each image and its first `views - 1` one-pixel shifts."""
 
     def __init__(self, model: Network | Ensemble, views: int):
@@ -129,14 +140,11 @@ class ViewAveraged:
         shifts = TTA_SHIFTS[: self.views]
         return np.mean([self.model.predict_proba(shift_images(X, *s), batch_size) for s in shifts], axis=0)  # (N, 10)
 
-    def predict(self, X: np.ndarray, batch_size: int = 256) -> np.ndarray:
-        return self.predict_proba(X, batch_size).argmax(axis=1)  # (N,)
-
     @property
     def n_parameters(self) -> int:
         return self.model.n_parameters
 
 
-def with_views(model: Model, views: int) -> Model | ViewAveraged:
+def with_views(model: Model, views: int) -> Classifier:
     """`model` itself for one view, else the model under test-time augmentation."""
     return model if views == 1 else ViewAveraged(model, views)

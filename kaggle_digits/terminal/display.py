@@ -23,9 +23,9 @@ from rich.text import Text
 
 from ..constants import IMAGE_SIDE
 from ..jobs.evaluation import ClassReport
-from ..jobs.overview import RunRow
+from ..jobs.finish import TrainOutcome
+from ..jobs.listing import RunRow
 from ..jobs.submit import SubmissionRow
-from ..jobs.train import TrainOutcome
 from ..training.config import TrainConfig
 from ..training.fit import TrainEvent
 from .signals import OutputClosed

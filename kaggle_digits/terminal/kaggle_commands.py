@@ -10,7 +10,7 @@ import typer
 from ..competition.download import download_data
 from ..competition.kaggle_api import COMPETITION, KaggleClient, credentials_source
 from ..errors import KaggleDigitsError
-from ..jobs.overview import remember_scores
+from ..jobs.listing import remember_scores
 from ..jobs.submit import check_daily_limit, limits_or_none, plan_submission, submissions_with_runs, wait_for_score
 from .app import DataDir, RunsDir, app, console, needs
 from .display import esc, submissions_table

@@ -9,9 +9,9 @@ import typer
 
 from ..jobs.curves import held_out_name
 from ..jobs.evaluation import evaluate_run, misclassified_picture
-from ..jobs.inspect import digit_with_prediction
-from ..jobs.overview import SORTS, list_runs
-from ..jobs.runs import load_run, resolve_run
+from ..jobs.folders import load_run, resolve_run
+from ..jobs.listing import SORTS, list_runs
+from ..jobs.show import digit_with_prediction
 from ..plots import show_png
 from .app import RunArg, RunsDir, app, console, data_source, one_of
 from .display import (

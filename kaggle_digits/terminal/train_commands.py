@@ -9,10 +9,11 @@ import typer
 
 from ..errors import ConfigError, KaggleDigitsError
 from ..jobs.ensemble import combine_runs
+from ..jobs.finish import predict_run
+from ..jobs.folders import load_run, resolve_run
 from ..jobs.record import read_record
-from ..jobs.runs import load_run, resolve_run
 from ..jobs.start import TrainRequest
-from ..jobs.train import predict_run, resume_run, train_run
+from ..jobs.train import resume_run, train_run
 from ..nn.optim import OPTIMIZERS, SCHEDULES
 from ..training.config import KEEP
 from ..training.presets import PRESETS, preset_config, preset_members

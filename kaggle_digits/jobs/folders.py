@@ -1,4 +1,4 @@
-"""Run folders (`runs/<timestamp>-<name>/`): created and checked before any work, found, listed and reloaded."""
+"""Run folders (`runs/<timestamp>-<name>/`): created and checked before any work, found, named, listed, reloaded."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..data import Digits, load_train
 from ..errors import KaggleDigitsError
 from ..files import remove_temp_files
 from ..nn.network import Model
@@ -20,13 +21,19 @@ MODEL_FILE = "model.npz"
 CHECKPOINT_FILE = "checkpoint.npz"
 
 
-@dataclass
+@dataclass(frozen=True)
 class Run:
-    """A run folder with its record and, once the run has finished, its model (a network or an ensemble)."""
+    """A run folder and its record, model not loaded."""
 
     path: Path
     record: RunRecord
-    network: Model
+
+
+@dataclass(frozen=True)
+class TrainedRun(Run):
+    """A finished run with its model loaded (a network, or an ensemble of them)."""
+
+    model: Model
 
 
 def timestamp() -> str:
@@ -65,14 +72,6 @@ def new_run_dir(root: str | os.PathLike[str], name: str) -> Path:
 
 
 @dataclass(frozen=True)
-class LocalRun:
-    """A run folder and its record, model not loaded."""
-
-    path: Path
-    record: RunRecord
-
-
-@dataclass(frozen=True)
 class UnreadableRun:
     """A folder that looks like a run but whose record cannot be read, and why."""
 
@@ -85,18 +84,18 @@ def run_folders(root: str | os.PathLike[str]) -> list[Path]:
     return sorted(p.parent for p in Path(root).glob(f"*/{METRICS_FILE}"))
 
 
-def scan_runs(root: str | os.PathLike[str]) -> tuple[list[LocalRun], list[UnreadableRun]]:
+def scan_runs(root: str | os.PathLike[str]) -> tuple[list[Run], list[UnreadableRun]]:
     """Every run under `root`, oldest first: those whose record reads, and those whose record does not."""
     found, unreadable = [], []
     for folder in run_folders(root):
         try:
-            found.append(LocalRun(folder, read_record(folder)))
+            found.append(Run(folder, read_record(folder)))
         except KaggleDigitsError as exc:
             unreadable.append(UnreadableRun(folder, str(exc).removeprefix(f"{folder / METRICS_FILE}: ")))
     return found, unreadable
 
 
-def local_runs(root: str | os.PathLike[str]) -> list[LocalRun]:
+def local_runs(root: str | os.PathLike[str]) -> list[Run]:
     """Every readable run under `root`, oldest first."""
     return scan_runs(root)[0]
 
@@ -155,7 +154,7 @@ def stopped_hint(path: Path, status: str) -> str:
     return f"finish it with `kaggle-digits train --resume {path}`, or delete the folder"
 
 
-def load_run(run_dir: Path) -> Run:
+def load_run(run_dir: Path) -> TrainedRun:
     """Reload a finished run's record and model; an unfinished run or a corrupt file is a one-line error."""
     record = read_record(run_dir)
     status = run_status(run_dir, record)
@@ -167,7 +166,7 @@ def load_run(run_dir: Path) -> Run:
         raise KaggleDigitsError(f"{run_dir}: {MODEL_FILE} is missing from this finished run; train it again")
     remove_leftovers(run_dir)
     model, _ = load_model(run_dir / MODEL_FILE)
-    return Run(run_dir, record, model)
+    return TrainedRun(run_dir, record, model)
 
 
 def remove_leftovers(run_dir: Path) -> None:
@@ -176,3 +175,15 @@ def remove_leftovers(run_dir: Path) -> None:
         with contextlib.suppress(OSError):
             leftover.unlink(missing_ok=True)
     remove_temp_files(run_dir)
+
+
+def run_train_data(record: RunRecord, run_name: str, consequence: str) -> Digits:
+    """train.csv of the run's data source, refused when it is not the file the run was trained on."""
+    train = load_train(record.data.folder)
+    expected = record.data.train_fingerprint
+    if expected and train.fingerprint != expected:
+        raise KaggleDigitsError(
+            f"{train.path}: changed since run {run_name} was trained (fingerprint {train.fingerprint}, was "
+            f"{expected}); {consequence}"
+        )
+    return train

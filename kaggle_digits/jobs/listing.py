@@ -13,8 +13,8 @@ from pathlib import Path
 from ..competition.kaggle_api import RemoteSubmission
 from ..errors import ConfigError, KaggleDigitsError
 from ..files import atomic_write_text, read_json_object
+from .folders import run_status, scan_runs
 from .record import RunRecord
-from .runs import run_status, scan_runs
 
 SCORES_FILE = "kaggle-submissions.json"
 SORTS = ("newest", "estimate")

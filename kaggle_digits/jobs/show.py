@@ -9,8 +9,8 @@ import numpy as np
 
 from ..data import load_test, load_train
 from ..errors import KaggleDigitsError
+from .folders import MODEL_FILE, load_run, resolve_run
 from .record import DataSource
-from .runs import MODEL_FILE, load_run, resolve_run
 
 
 @dataclass(frozen=True)
@@ -40,5 +40,5 @@ def digit_with_prediction(
     caption = f"{where} #{image_id}{label}"
     if loaded is None:
         return ShownDigit(image, caption, None, "")
-    proba = loaded.network.predict_proba(digits.features(np.array([image_id - 1])))[0]  # (10,)
+    proba = loaded.model.predict_proba(digits.features(np.array([image_id - 1])))[0]  # (10,)
     return ShownDigit(image, caption, proba, loaded.path.name)

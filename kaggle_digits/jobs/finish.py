@@ -1,0 +1,154 @@
+"""The end of a run: combine its networks, score them, predict test.csv, and write the submission it owns, its model,
+its curves and its finished record; and predictions from a saved model."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..data import Digits, load_test
+from ..errors import KaggleDigitsError
+from ..files import sha256_file
+from ..nn.network import Ensemble, Model, Network, with_views
+from ..nn.serialize import load_model, save_model
+from ..submission import write_submission
+from ..training.config import check_field
+from .curves import run_curves
+from .folders import MODEL_FILE, remove_leftovers
+from .plan import Part
+from .record import RunRecord, write_record
+from .scoring import HeldOut, estimates, held_out, save_held_out
+
+Stage = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class TrainOutcome:
+    """A finished run: its folder, its record, and where its model and submission went."""
+
+    run_dir: Path
+    record: RunRecord
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def model_path(self) -> Path:
+        return self.run_dir / MODEL_FILE
+
+    @property
+    def submission_path(self) -> Path:
+        return Path(self.record.submission or "")
+
+
+@dataclass
+class Clock:
+    """Wall-clock marks of a run's phases."""
+
+    started: float = field(default_factory=time.perf_counter)
+    marks: dict[str, float] = field(default_factory=dict)
+
+    def mark(self, phase: str) -> None:
+        self.marks[phase] = time.perf_counter()
+
+    def timings(self, samples_per_s: float, train_s: float) -> dict[str, float]:
+        """Phase times of this process; `train_s` is the networks' own training time, over every session."""
+        m = self.marks
+        return {
+            "load_s": round(m["loaded"] - self.started, 3),
+            "train_s": round(train_s, 3),
+            "predict_s": round(m["predicted"] - m["trained"], 3),
+            "samples_per_s": round(samples_per_s, 1),
+            "total_s": round(time.perf_counter() - self.started, 3),
+        }
+
+
+def submissions_folder(record: RunRecord) -> Path:
+    """Where the run's CSV goes (records before 0.2 named the file from the start)."""
+    return Path(record.submissions_dir or Path(record.submission or "submissions/x").parent)
+
+
+def finish(
+    run_dir: Path,
+    record: RunRecord,
+    networks: list[Network],
+    train: Digits,
+    test: Digits,
+    parts: list[Part],
+    clock: Clock,
+    stage: Stage,
+) -> TrainOutcome:
+    """Combine the parts, score them, predict test.csv, and write submission, model, curves and record."""
+    model: Model = networks[0] if len(networks) == 1 else Ensemble(networks)
+    scored = held_out(parts, networks, train, record.tta)
+    record.estimate, record.selected = estimates(record, scored, train.labels, parts)
+    record.estimate = record.estimate or record.borrowed_estimate
+    if record.folds:
+        record.fold_accuracies = fold_accuracies(scored, parts, train.labels)
+    save_held_out(run_dir, scored)
+    stage("Predicting test.csv")
+    test_labels = with_views(model, record.tta).predict(test.features())  # (T,)
+    clock.mark("predicted")
+    record.data = dataclasses.replace(record.data, test_fingerprint=test.fingerprint, test_rows=len(test))
+    record.parameters = model.n_parameters
+    speeds = [p.samples_per_s for p in record.parts]
+    record.timings = clock.timings(float(np.mean(speeds)) if speeds else 0.0, sum(p.seconds for p in record.parts))
+    return save_finished(run_dir, record, model, test_labels)
+
+
+def fold_accuracies(scored: HeldOut, parts: list[Part], labels: np.ndarray) -> list[float]:
+    """Each fold's accuracy on its own held-out rows."""
+    fold_of = np.full(len(labels), -1)
+    for part in parts:
+        fold_of[part.eval_idx] = part.fold
+    hits = scored.hits(labels)  # (N,)
+    folds = fold_of[scored.rows]
+    return [round(float(hits[folds == k].mean()), 6) for k in range(max(folds) + 1)]
+
+
+def claim_submission(record: RunRecord, test_labels: np.ndarray) -> None:
+    """Write the run's CSV under a name no other file has (never replacing another run's), and record its hash."""
+    folder = submissions_folder(record)
+    for n in range(1, 1000):
+        path = folder / (f"{record.name}.csv" if n == 1 else f"{record.name}-{n}.csv")
+        try:
+            write_submission(path, test_labels, record.data.test_rows, exclusive=True)
+        except FileExistsError:
+            continue
+        record.submission, record.submission_sha256 = str(path), sha256_file(path)
+        return
+    raise KaggleDigitsError(f"{folder}: too many submissions named {record.name}*.csv; choose another --name")
+
+
+def save_finished(run_dir: Path, record: RunRecord, model: Model, test_labels: np.ndarray) -> TrainOutcome:
+    """Write submission, model.npz and curves.png, then mark the record finished and drop the part files."""
+    claim_submission(record, test_labels)
+    meta = {"run": run_dir.name, "tta": record.tta, "estimate": record.estimate.accuracy if record.estimate else None}
+    save_model(run_dir / MODEL_FILE, model, {"config": record.config.to_dict(), "meta": meta})
+    run_curves(run_dir, record)
+    record.status = "finished"
+    record.finished_at = time.time()
+    write_record(run_dir, record)
+    remove_leftovers(run_dir)
+    return TrainOutcome(run_dir, record)
+
+
+def predict_run(
+    model_path: str | os.PathLike[str],
+    data_dir: str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    views: int | None = None,
+) -> tuple[Path, np.ndarray]:
+    """Write a submission for `data_dir`/test.csv from a saved model (with its run's test-time views unless
+    `views` is given); returns the path and the labels."""
+    if views is not None:
+        check_field("tta", views)
+    model, info = load_model(model_path)
+    views = views or info.get("meta", {}).get("tta", 1)
+    test = load_test(data_dir)
+    labels = with_views(model, views).predict(test.features())  # (T,)
+    return write_submission(out, labels, len(test)), labels
