@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 ARGS   ?=
 
-.PHONY: help demo train download submit test lint format bench clean delete-runs
+.PHONY: help demo train download submit test test-fast lint format bench bench-smoke clean delete-runs
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,8 +26,11 @@ download: $(STAMP)  ## competition files into data/ through the official Kaggle 
 submit: $(STAMP)  ## check and upload the newest finished full-data run's CSV (make submit ARGS='-m "note" --wait')
 	$(BIN)/kaggle-digits submit $(ARGS)
 
-test: $(STAMP)  ## run the test suite
+test: $(STAMP)  ## run the whole test suite
 	$(BIN)/python -m pytest $(ARGS)
+
+test-fast: $(STAMP)  ## run the tests that train no real network (seconds)
+	$(BIN)/python -m pytest -m "not slow" $(ARGS)
 
 lint: $(STAMP)  ## ruff check and format check
 	$(BIN)/ruff check kaggle_digits tests benchmarks
@@ -42,6 +45,10 @@ bench: $(STAMP)  ## NumPy vs PyTorch CPU on data/train.csv (installs torch==2.13
 	$(BIN)/python benchmarks/bench_train.py --preset mlp $(ARGS)
 	$(BIN)/python benchmarks/bench_train.py --preset cnn --limit 12800 $(ARGS)
 	$(BIN)/python benchmarks/profile_layers.py --preset cnn
+
+bench-smoke: $(STAMP)  ## run the benchmark scripts tiny, to see they still work (they check their own results)
+	$(BIN)/python benchmarks/profile_layers.py --preset cnn --batch-size 16 --steps 2
+	$(BIN)/python benchmarks/conv_variants.py --images 4
 
 clean:  ## remove build and cache artefacts (.venv, caches, build/); runs and submissions are kept
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache

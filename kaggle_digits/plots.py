@@ -22,7 +22,8 @@ MIN_HEADING_TILES = 4  # a grid of fewer tiles is still this wide, so its headin
 HEADING_CHAR_PX = 7.5  # width of an average character of the 12-point heading, in pixels at DPI
 
 
-def _save(fig: Figure, path: Path) -> Path:
+def save_figure(fig: Figure, path: Path) -> Path:
+    """Write a figure as a PNG, atomically."""
     with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=DPI, format="png")
     return path
@@ -47,11 +48,6 @@ def misclassified_figure_size(n: int, heading: str = "") -> tuple[int, int]:
     return round(max(cols, MIN_HEADING_TILES) * TILE_W * DPI), round((rows * TILE_H + 0.35 + 0.25 * lines) * DPI)
 
 
-def plot_misclassified(images: np.ndarray, titles: list[str], heading: str, path: Path) -> Path:
-    """misclassified_figure, saved as a PNG."""
-    return _save(misclassified_figure(images, titles, heading), path)
-
-
 def misclassified_figure(images: np.ndarray, titles: list[str], heading: str) -> Figure:
     """A grid of digits (N, 784) uint8, each with its title, most important first."""
     rows, cols = grid_shape(len(images))
@@ -65,11 +61,6 @@ def misclassified_figure(images: np.ndarray, titles: list[str], heading: str) ->
             ax.imshow(images[k].reshape(IMAGE_SIDE, IMAGE_SIDE), cmap="gray_r", vmin=0, vmax=255)
             ax.set_title(titles[k], fontsize=10)
     return fig
-
-
-def plot_confusion(counts: np.ndarray, heading: str, path: Path, rows: str = "dev") -> Path:
-    """confusion_figure, saved as a PNG."""
-    return _save(confusion_figure(counts, heading, rows), path)
 
 
 def confusion_figure(counts: np.ndarray, heading: str, rows: str = "dev") -> Figure:
@@ -92,18 +83,6 @@ def confusion_figure(counts: np.ndarray, heading: str, rows: str = "dev") -> Fig
     ax.set_ylabel("true digit")
     ax.set_title(heading)
     return fig
-
-
-def plot_curves(
-    histories: list[tuple[str, list[dict]]],
-    heading: str,
-    path: Path,
-    unit: str = "epoch",
-    kept: int | None = None,
-    held_out: str = "dev",
-) -> Path:
-    """curves_figure, saved as a PNG."""
-    return _save(curves_figure(histories, heading, unit, kept, held_out), path)
 
 
 def curves_figure(

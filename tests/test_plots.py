@@ -8,11 +8,12 @@ from kaggle_digits.plots import (
     HEADING_CHAR_PX,
     MIN_HEADING_TILES,
     TILE_H,
+    confusion_figure,
+    curves_figure,
     grid_shape,
+    misclassified_figure,
     misclassified_figure_size,
-    plot_confusion,
-    plot_curves,
-    plot_misclassified,
+    save_figure,
     wrapped_heading,
 )
 
@@ -27,10 +28,12 @@ def test_grid_shape(n, shape):
 @pytest.mark.parametrize("n", [1, 5, 17])
 def test_misclassified_grid_grows_with_its_tiles_and_is_written_atomically(tmp_path, n):
     images = np.random.default_rng(0).integers(0, 256, (n, 784)).astype(np.uint8)
-    path = plot_misclassified(images, [f"{i} → 0 (50%)\nrow {i}" for i in range(n)], "heading", tmp_path / "m.png")
+    path = save_figure(
+        misclassified_figure(images, [f"{i} → 0 (50%)\nrow {i}" for i in range(n)], "heading"), tmp_path / "m.png"
+    )
     width, height = png_size(path)
     rows, cols = grid_shape(n)
-    one = png_size(plot_misclassified(images[:1], ["t"], "heading", tmp_path / "one.png"))[0]
+    one = png_size(save_figure(misclassified_figure(images[:1], ["t"], "heading"), tmp_path / "one.png"))[0]
     assert width == max(cols, MIN_HEADING_TILES) / MIN_HEADING_TILES * one  # a single tile keeps room for a heading
     assert height > rows * TILE_H * DPI  # tiles are taller than wide: room for their two-line titles
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.png", "one.png"]
@@ -42,7 +45,9 @@ def test_a_long_heading_over_few_tiles_wraps_instead_of_being_clipped(tmp_path):
     assert len(lines) > 1 and " ".join(lines) == heading
     assert all(
         len(line) * HEADING_CHAR_PX
-        <= png_size(plot_misclassified(np.zeros((1, 784), np.uint8), ["t"], heading, tmp_path / "m.png"))[0]
+        <= png_size(
+            save_figure(misclassified_figure(np.zeros((1, 784), np.uint8), ["t"], heading), tmp_path / "m.png")
+        )[0]
         for line in lines
     )
     assert misclassified_figure_size(1, heading)[1] > misclassified_figure_size(1, "short")[1]
@@ -50,13 +55,13 @@ def test_a_long_heading_over_few_tiles_wraps_instead_of_being_clipped(tmp_path):
 
 def test_confusion_is_square_and_curves_mark_the_kept_epoch(tmp_path):
     counts = np.diag(np.full(10, 40)) + 1
-    width, height = png_size(plot_confusion(counts, "title", tmp_path / "c.png"))
+    width, height = png_size(save_figure(confusion_figure(counts, "title"), tmp_path / "c.png"))
     assert abs(width - height) < 0.2 * width
     history = [
         {"epoch": e, "loss": 1 / e, "dev_loss": 1.2 / e, "train_accuracy": 1 - 0.5 / e, "dev_accuracy": 1 - 0.6 / e}
         for e in range(1, 6)
     ]
-    plain = plot_curves([("", history)], "title", tmp_path / "k.png")
-    marked = plot_curves([("", history)], "title", tmp_path / "kept.png", kept=3)
+    plain = save_figure(curves_figure([("", history)], "title"), tmp_path / "k.png")
+    marked = save_figure(curves_figure([("", history)], "title", kept=3), tmp_path / "kept.png")
     assert png_size(plain)[0] > png_size(plain)[1]  # two panels side by side
     assert plain.read_bytes() != marked.read_bytes()

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..plots import plot_curves
+from matplotlib.figure import Figure
+
+from ..plots import curves_figure, save_figure
 from .record import RunRecord
 
 CURVES_FILE = "curves.png"
@@ -28,8 +30,13 @@ def part_name(record: RunRecord, index: int) -> str:
 
 
 def run_curves(run_dir: Path, record: RunRecord) -> Path | None:
-    """curves.png of a run: every network's loss and accuracy per epoch, its held-out rows named as they are,
-    the kept epoch marked; None for a run with no history (a combination of runs)."""
+    """curves.png of a run (see `run_curves_figure`); None for a run with no history (a combination of runs)."""
+    figure = run_curves_figure(run_dir, record)
+    return None if figure is None else save_figure(figure, run_dir / CURVES_FILE)
+
+
+def run_curves_figure(run_dir: Path, record: RunRecord) -> Figure | None:
+    """Every network's loss and accuracy per epoch, its held-out rows named as they are, the kept epoch marked."""
     histories = [(part_name(record, i), part.history) for i, part in enumerate(record.parts) if part.history]
     if not histories:
         return None
@@ -39,4 +46,4 @@ def run_curves(run_dir: Path, record: RunRecord) -> Path | None:
     first = record.parts[0]
     kept = (first.best_epoch if record.config.keep == "best" else first.epochs_done) if len(histories) == 1 else None
     held_out = "fold" if record.folds else "dev"
-    return plot_curves(histories, heading, run_dir / CURVES_FILE, record.config.unit, kept, held_out)
+    return curves_figure(histories, heading, record.config.unit, kept, held_out)

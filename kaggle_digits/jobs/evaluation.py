@@ -7,11 +7,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from matplotlib.figure import Figure
 
 from ..constants import N_CLASSES
-from ..errors import KaggleDigitsError
+from ..errors import ConfigError, KaggleDigitsError
 from ..files import atomic_write_text
-from ..plots import plot_confusion, plot_misclassified
+from ..plots import confusion_figure, misclassified_figure, save_figure
 from .curves import held_out_name, run_curves
 from .folders import TrainedRun, run_train_data
 from .plan import dev_split
@@ -100,6 +101,51 @@ def mistakes(preds: DevPredictions, true_digit: int | None = None, predicted_dig
 
 
 @dataclass(frozen=True)
+class Mistakes:
+    """A run's most confident held-out mistakes, ready to draw, and the counts behind them."""
+
+    images: np.ndarray  # (S, 784) uint8, the mistakes shown
+    titles: list[str]  # `true → predicted (confidence)` and the row in train.csv, one per image
+    heading: str
+    matching: int  # mistakes passing the true/predicted filters
+    total_wrong: int
+    rows: int  # held-out rows looked at
+    confusions: list[tuple[int, int, int]]
+
+    def figure(self) -> Figure:
+        return misclassified_figure(self.images, self.titles, self.heading)
+
+
+def find_mistakes(
+    run: TrainedRun, limit: int = 64, true_digit: int | None = None, predicted_digit: int | None = None
+) -> Mistakes:
+    """The most confident held-out mistakes (optionally of one true or predicted digit), at most `limit`."""
+    for name, digit in (("true_digit", true_digit), ("predicted_digit", predicted_digit)):
+        if digit is not None and not 0 <= digit <= 9:
+            raise ConfigError({name: digit}, "a digit is 0–9")
+    if limit < 1:
+        raise ConfigError({"limit": limit}, "show at least 1 image")
+    preds = dev_predictions(run)
+    counts = confusion_matrix(preds.labels, preds.predicted)
+    matching = mistakes(preds, true_digit, predicted_digit)
+    shown = matching[:limit]
+    predicted = preds.predicted
+    titles = [
+        f"{preds.labels[i]} → {predicted[i]} ({preds.proba[i, predicted[i]]:.0%})\nrow {preds.row_ids[i]}"
+        for i in shown
+    ]
+    what = "" if true_digit is None and predicted_digit is None else " matching the filter"
+    total_wrong = int((predicted != preds.labels).sum())
+    heading = (
+        f"{run.path.name}: {len(shown)} of {len(matching)} misclassified {held_out_name(run.record)} images{what} "
+        f"({total_wrong} wrong of {len(preds.labels)}), most confident first"
+    )
+    return Mistakes(
+        preds.images[shown], titles, heading, len(matching), total_wrong, len(preds.labels), top_confusions(counts)
+    )
+
+
+@dataclass(frozen=True)
 class MisclassifiedOutcome:
     """The picture of a run's mistakes and the numbers behind it."""
 
@@ -118,32 +164,23 @@ def misclassified_picture(
     predicted_digit: int | None = None,
     out: Path | None = None,
 ) -> MisclassifiedOutcome:
-    """Save a grid of the most confident dev mistakes, each titled `true → predicted (confidence)` and row id."""
-    for name, digit in (("--true", true_digit), ("--pred", predicted_digit)):
-        if digit is not None and not 0 <= digit <= 9:
-            raise KaggleDigitsError(f"{name} {digit}: a digit is 0–9")
-    if limit < 1:
-        raise KaggleDigitsError(f"--limit {limit}: show at least 1 image")
-    preds = dev_predictions(run)
-    counts = confusion_matrix(preds.labels, preds.predicted)
-    matching = mistakes(preds, true_digit, predicted_digit)
-    shown = matching[:limit]
-    predicted = preds.predicted
-    titles = [
-        f"{preds.labels[i]} → {predicted[i]} ({preds.proba[i, predicted[i]]:.0%})\nrow {preds.row_ids[i]}"
-        for i in shown
-    ]
+    """Save a grid of the most confident held-out mistakes (see `find_mistakes`) as a PNG."""
+    found = find_mistakes(run, limit, true_digit, predicted_digit)
     suffix = "".join(f"-{n}{d}" for n, d in (("true", true_digit), ("pred", predicted_digit)) if d is not None)
     path = out or run.path / f"misclassified{suffix}.png"
-    what = "" if true_digit is None and predicted_digit is None else " matching the filter"
-    total_wrong = int((predicted != preds.labels).sum())
-    heading = (
-        f"{run.path.name}: {len(shown)} of {len(matching)} misclassified {held_out_name(run.record)} images{what} "
-        f"({total_wrong} wrong of {len(preds.labels)}), most confident first"
+    if len(found.images):
+        save_figure(found.figure(), path)
+    return MisclassifiedOutcome(
+        path, len(found.images), found.matching, found.total_wrong, found.rows, found.confusions
     )
-    if len(shown):
-        plot_misclassified(preds.images[shown], titles, heading, path)
-    return MisclassifiedOutcome(path, len(shown), len(matching), total_wrong, len(preds.labels), top_confusions(counts))
+
+
+def confusion_picture(run: TrainedRun, preds: DevPredictions | None = None) -> Figure:
+    """The run's confusion matrix on its held-out rows, as a figure."""
+    preds = preds or dev_predictions(run)
+    rows = held_out_name(run.record)
+    heading = f"{run.path.name}: {rows} accuracy {preds.accuracy:.4f}"
+    return confusion_figure(confusion_matrix(preds.labels, preds.predicted), heading, rows)
 
 
 @dataclass(frozen=True)
@@ -163,11 +200,8 @@ def evaluate_run(run: TrainedRun) -> EvaluationOutcome:
     preds = dev_predictions(run)
     counts = confusion_matrix(preds.labels, preds.predicted)
     report = class_report(counts)
-    name = run.path.name
     rows = held_out_name(run.record)
-    confusion_path = plot_confusion(
-        counts, f"{name}: {rows} accuracy {preds.accuracy:.4f}", run.path / "confusion.png", rows
-    )
+    confusion_path = save_figure(confusion_picture(run, preds), run.path / "confusion.png")
     curves_path = run_curves(run.path, run.record)
     summary = {
         "held_out": rows,

@@ -34,6 +34,8 @@ FIELD_FLAGS = {
     "conv_channels": "--channels",
     "members": "--ensemble",
     "tta": "--tta",
+    "true_digit": "--true",
+    "predicted_digit": "--pred",
 }
 WITHOUT_FLAG = {"architecture", "init", "momentum", "weight_decay", "warmup_epochs", "eval_every", "batchnorm"}
 

@@ -14,15 +14,14 @@ from ..jobs.listing import SORTS, list_runs
 from ..jobs.show import digit_with_prediction
 from ..plots import show_png
 from .app import RunArg, RunsDir, app, console, data_source, one_of
+from .digits import digit_text, top_probabilities
 from .display import (
     PIPED_WIDTH,
     ToolConsole,
     class_report_table,
     confusions_table,
-    digit_text,
     esc,
     runs_table,
-    top_probabilities,
 )
 
 Sort = Literal[tuple(SORTS)]  # type: ignore[valid-type]

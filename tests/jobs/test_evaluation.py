@@ -20,6 +20,8 @@ from kaggle_digits.jobs.evaluation import (
 from kaggle_digits.jobs.folders import load_run
 from kaggle_digits.jobs.plan import dev_split
 
+pytestmark = pytest.mark.slow  # every test here trains a network or runs a whole command
+
 
 def test_dev_split_is_rebuilt_exactly_and_reproduces_the_recorded_accuracy(sample_run):
     run = load_run(sample_run)
@@ -91,7 +93,10 @@ def test_a_changed_train_csv_is_refused(sample_run, tmp_path):
         dev_predictions(run)
 
 
-@pytest.mark.parametrize(("kwargs", "message"), [({"true_digit": 10}, "--true 10"), ({"limit": 0}, "--limit 0")])
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [({"true_digit": 10}, "^true_digit 10: a digit is 0–9"), ({"limit": 0}, "^limit 0: show at least 1")],
+)
 def test_bad_filters_are_refused(sample_run, kwargs, message):
     with pytest.raises(KaggleDigitsError, match=message):
         misclassified_picture(load_run(sample_run), **kwargs)

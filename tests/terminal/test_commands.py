@@ -22,6 +22,8 @@ from kaggle_digits.terminal.cli import app
 
 from helpers import png_size, tree
 
+pytestmark = pytest.mark.slow  # every test here trains a network or runs a whole command
+
 
 def train_args(data_dir: Path, *extra: str) -> list[str]:
     return ["train", "--data-dir", str(data_dir), "--preset", "mlp", "--hidden", "16", "--epochs", "2", *extra]

@@ -106,6 +106,7 @@ def test_progress_events_cover_every_step_and_each_evaluation():
     assert all(e.samples_per_s > 0 for e in events)
 
 
+@pytest.mark.slow
 def test_mlp_preset_reaches_090_on_the_bundled_sample():
     train = load_train(sample_dir())
     X, y = train.features(), train.labels

@@ -21,6 +21,8 @@ from helpers import tree
 CLI = str(Path(sys.executable).with_name("kaggle-digits"))
 SECRETS = (KEY, TOKEN, base64.b64encode(f"{USERNAME}:{KEY}".encode()).decode())
 
+pytestmark = pytest.mark.slow  # every test here trains a network or runs a whole command
+
 
 class Sandbox:
     """A working folder, a HOME and an environment that point the official client at the test server."""

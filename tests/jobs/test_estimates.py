@@ -24,6 +24,8 @@ from kaggle_digits.nn.serialize import load_model
 from kaggle_digits.terminal.cli import app
 from kaggle_digits.training.presets import preset_config
 
+pytestmark = pytest.mark.slow  # every test here trains a network or runs a whole command
+
 
 def request(data_dir, root, **options) -> TrainRequest:
     config = preset_config("mlp", hidden_sizes=(24,), epochs=3, batch_size=64, augment=False).replace(

@@ -8,6 +8,7 @@ import json
 import re
 from pathlib import Path
 
+import pytest
 from rich.console import Console
 
 from kaggle_digits.jobs import train as train_job
@@ -17,6 +18,8 @@ from kaggle_digits.terminal.cli import app
 from kaggle_digits.terminal.display import TrainingProgress, runs_table
 from kaggle_digits.training.fit import TrainEvent
 from kaggle_digits.training.presets import preset_config
+
+pytestmark = pytest.mark.slow  # every test here trains a network or runs a whole command
 
 
 def test_full_batch_iterations_checkpoint_on_a_clock_and_the_times_agree(runner, in_tmp, blob_dir, monkeypatch):

@@ -17,6 +17,8 @@ import pytest
 CLI = [sys.executable, "-m", "kaggle_digits"]
 SLOW_SAMPLE_RUN = ["train", "--sample", "--preset", "mlp", "--epochs", "40", "--hidden", "512,512"]
 
+pytestmark = pytest.mark.slow  # every test here trains a network or runs a whole command
+
 
 def start(cwd: Path, *args: str, **kwargs) -> subprocess.Popen:
     env = os.environ | {"COLUMNS": "100"}

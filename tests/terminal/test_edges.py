@@ -20,6 +20,8 @@ from helpers import tree
 
 SMALL = ["--preset", "mlp", "--hidden", "16", "--epochs", "2"]
 
+pytestmark = pytest.mark.slow  # every test here trains a network or runs a whole command
+
 
 def train(runner, blob_dir: Path, *extra: str, runs: str = "runs", subs: str = "submissions") -> Path:
     args = ["train", "--data-dir", str(blob_dir), *SMALL, "--runs-dir", runs, "--submissions-dir", subs, *extra]

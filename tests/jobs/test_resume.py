@@ -17,6 +17,8 @@ from kaggle_digits.training.presets import preset_config
 
 from helpers import write_csv
 
+pytestmark = pytest.mark.slow  # every test here trains a network or runs a whole command
+
 
 def request(data_dir, root, members=1, **overrides) -> TrainRequest:
     """A small mlp with dropout and augmentation, so that every random stream matters for exactness."""

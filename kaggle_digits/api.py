@@ -1,0 +1,225 @@
+"""The Python face, for notebooks: everything the CLI does, one import away (`import kaggle_digits as kd`).
+
+    run = kd.train("fast", data_dir="/kaggle/input/digit-recognizer", runs_dir="runs", folds=5)
+    run.estimate, run.submission_path
+    run.curves(); run.confusion(); run.misclassified(limit=16)   # matplotlib Figures, shown inline
+    kd.runs()                                                     # every local run as a pandas DataFrame
+
+Settings are TrainConfig's fields by name (epochs=, learning_rate=, hidden_sizes=…); errors name them the same way.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from .competition.download import DownloadOutcome, download_data
+from .competition.kaggle_api import COMPETITION, KaggleClient, RemoteSubmission, credentials_source
+from .errors import ConfigError, KaggleDigitsError
+from .jobs.curves import run_curves_figure
+from .jobs.evaluation import confusion_picture, find_mistakes
+from .jobs.finish import TrainOutcome
+from .jobs.folders import TrainedRun, resolve_run
+from .jobs.folders import load_run as load_trained_run
+from .jobs.listing import list_runs
+from .jobs.record import DataSource, Estimate, RunRecord, read_record
+from .jobs.start import TrainRequest
+from .jobs.submit import check_daily_limit, plan_submission, wait_for_score
+from .jobs.train import resume_run, train_run
+from .nn.network import with_views
+from .training.config import TrainConfig
+from .training.presets import preset_config, preset_members
+
+PathLike = str | os.PathLike[str]
+SETTINGS = tuple(f.name for f in dataclasses.fields(TrainConfig) if f.name not in ("preset", "notes"))
+
+
+class Run:
+    """A finished run: its folder, record and estimate, its model to predict with, and its pictures."""
+
+    def __init__(self, trained: TrainedRun):
+        self._trained = trained
+
+    @property
+    def path(self) -> Path:
+        return self._trained.path
+
+    @property
+    def record(self) -> RunRecord:
+        return self._trained.record
+
+    @property
+    def estimate(self) -> Estimate | None:
+        """The honest estimate of the Kaggle score (rows never trained or selected on), with its 95 % interval."""
+        return self.record.estimate
+
+    @property
+    def submission_path(self) -> Path | None:
+        return Path(self.record.submission) if self.record.submission else None
+
+    def predict_proba(self, images: np.ndarray) -> np.ndarray:
+        """Softmax (N, 10) of images given as Kaggle's pixels: (N, 784) or (N, 28, 28), 0–255 (or floats in 0–1)."""
+        X = np.asarray(images)
+        X = X.reshape(len(X), -1)  # (N, 784)
+        if X.shape[1] != 784:
+            raise KaggleDigitsError(f"images of {X.shape[1]} pixels; give 28x28 digits, (N, 784) or (N, 28, 28)")
+        if X.dtype == np.uint8 or X.max(initial=0) > 1:
+            X = X.astype(np.float32) / np.float32(255)
+        return with_views(self._trained.model, self.record.tta).predict_proba(X.astype(np.float32))
+
+    def predict(self, images: np.ndarray) -> np.ndarray:
+        """The digit (N,) the run's model (and test-time views) gives each image."""
+        return self.predict_proba(images).argmax(axis=1)
+
+    def curves(self) -> Figure | None:
+        """Loss and accuracy per epoch of every network (None for a combination of runs)."""
+        return run_curves_figure(self.path, self.record)
+
+    def confusion(self) -> Figure:
+        """The confusion matrix on the run's held-out rows."""
+        return confusion_picture(self._trained)
+
+    def misclassified(self, limit: int = 64, true_digit: int | None = None, predicted_digit: int | None = None):
+        """The most confident held-out mistakes as a grid of digits."""
+        return find_mistakes(self._trained, limit, true_digit, predicted_digit).figure()
+
+    def __repr__(self) -> str:
+        figure = self.estimate.text() if self.estimate else "no estimate"
+        return f"<kaggle_digits.Run {self.path.name}: {self.record.preset}, {figure}>"
+
+
+def train(
+    preset: str = "mlp",
+    *,
+    data_dir: PathLike = "data",
+    sample: bool = False,
+    runs_dir: PathLike = "runs",
+    submissions_dir: PathLike = "submissions",
+    folds: int = 0,
+    ensemble: int | None = None,
+    estimate_from: PathLike | None = None,
+    name: str = "",
+    note: str = "",
+    quiet: bool = False,
+    **settings: Any,
+) -> Run:
+    """Train a preset (with any TrainConfig field changed by name) exactly as `kaggle-digits train` does."""
+    unknown = sorted(set(settings) - set(SETTINGS))
+    if unknown:
+        raise ConfigError({name: settings[name] for name in unknown}, f"not a setting; use {', '.join(SETTINGS)}")
+    for sizes in ("hidden_sizes", "conv_channels"):
+        if isinstance(settings.get(sizes), list):
+            settings[sizes] = tuple(settings[sizes])
+    config = preset_config(preset, **settings)
+    request = TrainRequest(
+        config=config,
+        data=DataSource.sample() if sample else DataSource.full(data_dir),
+        runs_root=Path(runs_dir),
+        submissions_dir=Path(submissions_dir),
+        members=preset_members(preset) if ensemble is None else ensemble,
+        folds=folds,
+        estimate_from=Path(estimate_from) if estimate_from is not None else None,
+        name=name,
+        note=note,
+    )
+    return _with_progress(lambda on_event, stage: train_run(request, on_event, stage), config, folds, quiet)
+
+
+def resume(run: PathLike, quiet: bool = False) -> Run:
+    """Continue an interrupted or killed run with its own settings, to the same weights as a run never stopped."""
+    record = load_record(run)
+    return _with_progress(lambda on_event, stage: resume_run(Path(run), on_event, stage), record.config, 0, quiet)
+
+
+def _with_progress(job, config: TrainConfig, folds: int, quiet: bool) -> Run:
+    """Run a train job with the live display (a terminal's, or a notebook's), or silently."""
+    if quiet:
+        outcome: TrainOutcome = job(None, None)
+    else:
+        from .terminal.display import ToolConsole, TrainingProgress  # rendering only; the library stays silent
+
+        with TrainingProgress(ToolConsole(), config, "fold" if folds else "dev") as progress:
+            outcome = job(progress, progress.stage)
+    return load_run(outcome.run_dir)
+
+
+def load_record(run: PathLike) -> RunRecord:
+    """The record of a run folder, finished or not."""
+    return read_record(resolve_run(run))
+
+
+def load_run(path: PathLike | None = None, runs_dir: PathLike = "runs") -> Run:
+    """A finished run by its folder (or its name under `runs_dir`); the newest finished one when none is given."""
+    return Run(load_trained_run(resolve_run(path, runs_dir)))
+
+
+def runs(runs_dir: PathLike = "runs", sort: str = "newest") -> pd.DataFrame:
+    """Every local run, one row each: what `kaggle-digits runs` shows, as data."""
+    rows = []
+    for row in list_runs(Path(runs_dir), sort):
+        r = row.record
+        estimate = r.estimate if r else None
+        rows.append(
+            {
+                "run": row.path.name,
+                "status": row.status,
+                "preset": r.preset if r else None,
+                "data": r.data.source if r else None,
+                "folds": r.folds if r else None,
+                "members": r.members if r else None,
+                "tta": r.tta if r else None,
+                "epochs_done": r.epochs_done if r else None,
+                "epochs_planned": r.epochs_planned if r else None,
+                "estimate": estimate.accuracy if estimate else np.nan,
+                "ci95_low": estimate.ci95[0] if estimate else np.nan,
+                "ci95_high": estimate.ci95[1] if estimate else np.nan,
+                "public_score": float(row.public_score) if _is_number(row.public_score) else np.nan,
+                "minutes": r.timings.get("total_s", np.nan) / 60 if r else np.nan,
+                "submission": r.submission if r else None,
+                "note": r.note if r else row.reason,
+                "path": str(row.path),
+            }
+        )
+    return pd.DataFrame(rows, columns=None if rows else ["run", "status", "preset", "estimate", "path"])
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def download(data_dir: PathLike = "data", competition: str = COMPETITION, force: bool = False) -> DownloadOutcome:
+    """The competition files through the official Kaggle client, checked and extracted atomically."""
+    credentials_source()
+    return download_data(KaggleClient(competition), Path(data_dir), force=force)
+
+
+def submit(
+    run_or_file: Run | PathLike | None,
+    message: str = "",
+    *,
+    wait: bool = True,
+    timeout: float = 600.0,
+    data_dir: PathLike = "data",
+    runs_dir: PathLike = "runs",
+    competition: str = COMPETITION,
+    force: bool = False,
+) -> RemoteSubmission | int:
+    """Check a run's CSV (or a file) against test.csv and upload it; with `wait`, the scored submission, else its
+    reference number."""
+    target = run_or_file.path if isinstance(run_or_file, Run) else run_or_file
+    plan = plan_submission(Path(target) if target else None, Path(data_dir), Path(runs_dir), force=force)
+    credentials_source()
+    client = KaggleClient(competition)
+    check_daily_limit(client)
+    ref, _ = client.submit(plan.path, message or f"kaggle-digits {plan.path.name}")
+    return wait_for_score(client, ref, timeout=timeout, poll=5.0) if wait else ref
