@@ -104,6 +104,7 @@ def train(
     folds: int = 0,
     ensemble: int | None = None,
     estimate_from: PathLike | None = None,
+    jobs: int = 0,
     name: str = "",
     note: str = "",
     quiet: bool = False,
@@ -125,26 +126,33 @@ def train(
         members=preset_members(preset) if ensemble is None else ensemble,
         folds=folds,
         estimate_from=Path(estimate_from) if estimate_from is not None else None,
+        jobs=jobs,
         name=name,
         note=note,
     )
-    return _with_progress(lambda on_event, stage: train_run(request, on_event, stage), config, folds, quiet)
+    networks = request.members * max(1, folds)
+    return _with_progress(lambda on_event, stage: train_run(request, on_event, stage), config, folds, networks, quiet)
 
 
-def resume(run: PathLike, quiet: bool = False) -> Run:
+def resume(run: PathLike, quiet: bool = False, jobs: int | None = None) -> Run:
     """Continue an interrupted or killed run with its own settings, to the same weights as a run never stopped."""
     record = load_record(run)
-    return _with_progress(lambda on_event, stage: resume_run(Path(run), on_event, stage), record.config, 0, quiet)
+    networks = record.members * max(1, record.folds)
+
+    def job(on_event, stage):
+        return resume_run(Path(run), on_event, stage, jobs)
+
+    return _with_progress(job, record.config, record.folds, networks, quiet)
 
 
-def _with_progress(job, config: TrainConfig, folds: int, quiet: bool) -> Run:
+def _with_progress(job, config: TrainConfig, folds: int, networks: int, quiet: bool) -> Run:
     """Run a train job with the live display (a terminal's, or a notebook's), or silently."""
     if quiet:
         outcome: TrainOutcome = job(None, None)
     else:
         from .terminal.display import ToolConsole, TrainingProgress  # rendering only; the library stays silent
 
-        with TrainingProgress(ToolConsole(), config, "fold" if folds else "dev") as progress:
+        with TrainingProgress(ToolConsole(), config, "fold" if folds else "dev", networks) as progress:
             outcome = job(progress, progress.stage)
     return load_run(outcome.run_dir)
 

@@ -61,6 +61,7 @@ class Clock:
         return {
             "load_s": round(m["loaded"] - self.started, 3),
             "train_s": round(train_s, 3),
+            "train_wall_s": round(m["trained"] - m["loaded"], 3),
             "predict_s": round(m["predicted"] - m["trained"], 3),
             "samples_per_s": round(samples_per_s, 1),
             "total_s": round(time.perf_counter() - self.started, 3),

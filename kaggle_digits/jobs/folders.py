@@ -18,7 +18,6 @@ from .lock import holder_pid, is_locked
 from .record import METRICS_FILE, RunRecord, read_record
 
 MODEL_FILE = "model.npz"
-CHECKPOINT_FILE = "checkpoint.npz"
 
 
 @dataclass(frozen=True)
@@ -171,7 +170,7 @@ def load_run(run_dir: Path) -> TrainedRun:
 
 def remove_leftovers(run_dir: Path) -> None:
     """A finished run needs no part files, checkpoint or temp files: a kill just before their removal left them."""
-    for leftover in (*run_dir.glob("part*.npz"), run_dir / CHECKPOINT_FILE):
+    for leftover in (*run_dir.glob("part*.npz"), *run_dir.glob("checkpoint*.npz")):
         with contextlib.suppress(OSError):
             leftover.unlink(missing_ok=True)
     remove_temp_files(run_dir)

@@ -110,6 +110,7 @@ class RunRecord:
     status: str = "running"
     members: int = 1
     folds: int = 0
+    jobs: int = 1  # networks trained side by side, each in its own process on its share of the cores
     note: str = ""
     created: str = field(default_factory=lambda: time.strftime("%Y-%m-%d %H:%M:%S"))
     parameters: int = 0

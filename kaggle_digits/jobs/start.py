@@ -11,6 +11,7 @@ from ..training.config import TrainConfig
 from ..training.presets import PRESETS
 from .folders import new_run_dir, resolve_run, timestamp, writable_folder
 from .record import DataSource, Estimate, RunRecord, read_record, write_record
+from .workers import default_jobs
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,7 @@ class TrainRequest:
     members: int = 1
     folds: int = 0
     estimate_from: Path | None = None  # for a final fit (--dev-size 0): an earlier run of the same configuration
+    jobs: int = 0  # networks trained side by side; 0: one per core, at most one per network
     name: str = ""
     note: str = ""
 
@@ -43,6 +45,7 @@ def start_run(request: TrainRequest) -> tuple[Path, RunRecord]:
         data=request.data,
         members=request.members,
         folds=request.folds,
+        jobs=request.jobs or default_jobs(request.members * max(1, request.folds)),
         note=request.note,
         submissions_dir=str(submissions_dir),
         borrowed_estimate=borrowed,
@@ -62,6 +65,8 @@ def check_request(request: TrainRequest) -> None:
     """Options that cannot work together are refused before anything is created: the one check across options."""
     if request.members < 1:
         raise ConfigError({"members": request.members}, "train at least 1 network")
+    if request.jobs < 0:
+        raise ConfigError({"jobs": request.jobs}, "train at least 1 network at a time, or 0 for one per core")
     if request.folds == 1 or request.folds < 0:
         raise ConfigError({"folds": request.folds}, "use 2 or more folds (5 is usual), or 0 for a dev split")
     if request.folds and request.config.dev_size != PRESETS[request.config.preset].dev_size:

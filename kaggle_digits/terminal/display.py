@@ -14,6 +14,7 @@ from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
+    TaskID,
     TextColumn,
     TimeElapsedColumn,
     TimeRemainingColumn,
@@ -49,20 +50,21 @@ def esc(value: object) -> str:
 
 
 class TrainingProgress:
-    """A live line (part, epoch, step, loss, dev accuracy, throughput, elapsed, ETA) plus one line per evaluation.
+    """A live line per network in training (part, epoch, step, loss, held-out accuracy, throughput, elapsed, ETA),
+    a line for the whole run when several train side by side, and one printed line per evaluation.
 
     The bar is the first thing dropped on a narrow terminal; piped output gets the evaluation lines only.
     """
 
-    def __init__(self, console: Console, config: TrainConfig, rows: str = "dev"):
-        self.console, self.config, self.rows = console, config, rows
+    def __init__(self, console: Console, config: TrainConfig, rows: str = "dev", networks: int = 1):
+        self.console, self.config, self.rows, self.networks = console, config, rows, networks
         self.unit = config.unit
         columns = [TextColumn("[bold]{task.description}")]
         if console.width >= WIDE:
             columns.append(BarColumn(bar_width=20))
         columns += [
             MofNCompleteColumn(),
-            TextColumn(f"loss {{task.fields[loss]:.4f}} {rows} {{task.fields[dev]}} {{task.fields[speed]:,.0f}}/s"),
+            TextColumn("{task.fields[detail]}"),
             TimeElapsedColumn(),
             TextColumn("ETA"),
             TimeRemainingColumn(),
@@ -70,18 +72,12 @@ class TrainingProgress:
         self.progress = Progress(
             *columns, console=console, transient=True, disable=not (console.is_terminal or console.is_jupyter)
         )
-        self.task = None
-        self.part = ""
+        self.tasks: dict[str, TaskID] = {}  # part label → its live line
+        self.steps: dict[str, int] = {}  # part label → steps done, for the whole run's line
+        self.overall: TaskID | None = None
 
     def __enter__(self) -> TrainingProgress:
-        try:
-            self.progress.__enter__()
-            self.task = self.progress.add_task(  # shown from the first step on: no `loss nan … 0/s` before it
-                f"{self.unit} 1/{self.config.epochs}", total=None, loss=0.0, dev="–", speed=0.0, visible=False
-            )
-        except BaseException:
-            self.progress.__exit__(None, None, None)
-            raise
+        self.progress.__enter__()
         return self
 
     def __exit__(self, *exc) -> None:
@@ -97,26 +93,39 @@ class TrainingProgress:
 
     def _show(self, event: TrainEvent) -> None:
         where = f"{event.part} · " if event.part else ""
-        fields = {"loss": event.loss, "speed": event.samples_per_s}
-        if event.part != self.part:  # a new member or fold has no held-out score yet
-            self.part, fields["dev"] = event.part, "–"
+        dev = "–"
         if event.record is not None:
             r = event.record
-            fields["dev"] = "–" if np.isnan(r.dev_accuracy) else f"{r.dev_accuracy:.4f}"
+            dev = "–" if np.isnan(r.dev_accuracy) else f"{r.dev_accuracy:.4f}"
             self.console.print(
                 f"{where}{self.unit} {r.epoch}/{event.epochs} · loss {r.loss:.4f} · train {r.train_accuracy:.4f} · "
-                f"[bold]{self.rows} {fields['dev']}[/] · lr {r.learning_rate:.1e} · {event.elapsed:.1f} s",
+                f"[bold]{self.rows} {dev}[/] · lr {r.learning_rate:.1e} · {event.elapsed:.1f} s",
                 highlight=False,
                 soft_wrap=True,
             )
+        task = self.tasks.get(event.part)
+        if task is None:  # a line appears with a network's first step: no `loss nan … 0/s` before it
+            task = self.tasks[event.part] = self.progress.add_task("", total=event.total_steps, detail="")
+        detail = f"loss {event.loss:.4f} {self.rows} {dev} {event.samples_per_s:,.0f}/s"
         self.progress.update(
-            self.task,
+            task,
             completed=event.step,
             total=event.total_steps,
             description=f"{where}{self.unit} {event.epoch}/{event.epochs}",
-            visible=True,
-            **fields,
+            detail=detail,
         )
+        self.steps[event.part] = event.step
+        if event.record is not None and event.record.epoch == event.epochs and len(self.tasks) > 1:
+            self.progress.remove_task(self.tasks.pop(event.part))  # done: its line gives way
+        if self.networks > 1:
+            self._show_overall(event.total_steps)
+
+    def _show_overall(self, steps_per_network: int) -> None:
+        """The whole run's line: every network's steps together, with the ETA that matters."""
+        total = self.networks * steps_per_network
+        if self.overall is None:
+            self.overall = self.progress.add_task(f"all {self.networks} networks", total=total, detail="")
+        self.progress.update(self.overall, completed=sum(self.steps.values()), total=total)
 
 
 @contextlib.contextmanager
@@ -166,7 +175,10 @@ def summary_table(outcome: TrainOutcome) -> Table:
         table.add_row("test-time", f"{r.tta} views (the image and {shifts}), softmax averaged")
     t = r.timings
     if t:
-        timing = f"load {t['load_s']:.1f} s · train {t['train_s']:.1f} s · predict {t['predict_s']:.1f} s"
+        train = f"train {t['train_s']:.1f} s"
+        if r.jobs > 1 and "train_wall_s" in t:
+            train = f"train {t['train_wall_s']:.1f} s ({r.jobs} networks at a time; {t['train_s']:.1f} s each summed)"
+        timing = f"load {t['load_s']:.1f} s · {train} · predict {t['predict_s']:.1f} s"
         table.add_row("time", f"{timing} · {t['samples_per_s']:,.0f} img/s")
     table.add_row("model", esc(outcome.model_path))
     table.add_row("submission", esc(outcome.submission_path))

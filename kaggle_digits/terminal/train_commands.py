@@ -111,6 +111,14 @@ def train(
             "this earlier run of the same configuration, e.g. its --folds 5 run."
         ),
     ] = None,
+    jobs: Annotated[
+        int | None,
+        typer.Option(
+            help="Networks (folds, members) trained side by side, each in its own process on its share of the "
+            "cores. Default: one per core, at most one per network.",
+            show_default=False,
+        ),
+    ] = None,
     name: Annotated[str, typer.Option(help="A name for the run's folder and submission (default: the preset).")] = "",
     note: Annotated[str, typer.Option(help="A free-text note kept in the run's record.")] = "",
     resume: Annotated[
@@ -122,12 +130,14 @@ def train(
 ) -> None:
     """Train, save the run (checkpointed as it goes) with its honest estimate, and write a submission CSV."""
     if resume is not None:
-        if others := [flag for flag in given(ctx) if flag != "--resume"]:
+        if others := [flag for flag in given(ctx) if flag not in ("--resume", "--jobs")]:
             raise KaggleDigitsError(f"--resume continues a run with its own settings; drop {', '.join(others)}")
         with StopOnSignals(restore=lambda: console.show_cursor(True)):
             record = read_record(resolve_run(resume))
-            with TrainingProgress(console, record.config, "fold" if record.folds else "dev") as progress:
-                outcome = resume_run(resume, progress, progress.stage)
+            networks = record.members * max(1, record.folds)
+            rows = "fold" if record.folds else "dev"
+            with TrainingProgress(console, record.config, rows, networks) as progress:
+                outcome = resume_run(resume, progress, progress.stage, jobs)
         console.print(summary_table(outcome))
         return
     one_of(ctx, "sample", "data_dir")
@@ -161,11 +171,13 @@ def train(
         members=preset_members(preset) if ensemble is None else ensemble,
         folds=folds,
         estimate_from=estimate_from,
+        jobs=0 if jobs is None else jobs,
         name=name,
         note=note,
     )
-    rows = "fold" if folds else "dev"
-    with StopOnSignals(restore=lambda: console.show_cursor(True)), TrainingProgress(console, config, rows) as progress:
+    rows, networks = ("fold" if folds else "dev"), request.members * max(1, folds)
+    stop = StopOnSignals(restore=lambda: console.show_cursor(True))
+    with stop, TrainingProgress(console, config, rows, networks) as progress:
         outcome = train_run(request, progress, progress.stage)
     console.print(summary_table(outcome))
 

@@ -31,6 +31,7 @@ def request(data_dir, root, **options) -> TrainRequest:
     config = preset_config("mlp", hidden_sizes=(24,), epochs=3, batch_size=64, augment=False).replace(
         **options.pop("config", {})
     )
+    options.setdefault("jobs", 1)  # one network after another, so that a progress callback can stop the run
     return TrainRequest(config, DataSource.full(data_dir), root / "runs", root / "submissions", **options)
 
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from kaggle_digits.errors import KaggleDigitsError
-from kaggle_digits.jobs.folders import CHECKPOINT_FILE, MODEL_FILE
+from kaggle_digits.jobs.folders import MODEL_FILE
 from kaggle_digits.jobs.record import DataSource, read_record
 from kaggle_digits.jobs.start import TrainRequest
 from kaggle_digits.jobs.train import RunInterrupted, resume_run, train_run
@@ -23,7 +23,8 @@ pytestmark = pytest.mark.slow  # every test here trains a network or runs a whol
 def request(data_dir, root, members=1, **overrides) -> TrainRequest:
     """A small mlp with dropout and augmentation, so that every random stream matters for exactness."""
     config = preset_config("mlp", hidden_sizes=(24,), dropout=0.2, epochs=4, batch_size=64, augment=True, **overrides)
-    return TrainRequest(config, DataSource.full(data_dir), root / "runs", root / "submissions", members)
+    # one network after another (jobs=1), so that a progress callback can stop the run at a chosen step
+    return TrainRequest(config, DataSource.full(data_dir), root / "runs", root / "submissions", members, jobs=1)
 
 
 def stop_at(step: int):
@@ -62,14 +63,14 @@ def test_a_stopped_run_resumes_to_the_same_weights_bit_for_bit(blob_dir, tmp_pat
     assert str(stopped.value) == f"interrupted at epoch 2/4 — resume with: kaggle-digits train --resume {run_dir}"
     record = read_record(run_dir)
     assert record.status == "interrupted" and record.epochs_done == 2
-    assert (run_dir / CHECKPOINT_FILE).is_file() and not (run_dir / MODEL_FILE).exists()
+    assert (run_dir / "checkpoint0.npz").is_file() and not (run_dir / MODEL_FILE).exists()
     assert list((tmp_path / "b" / "submissions").iterdir()) == []  # an unfinished run writes no submission
     resumed = resume_run(run_dir)
     assert resumed.record.status == "finished" and resumed.record.epochs_done == 4
     assert_same_model(resumed.model_path, straight.model_path)
     assert resumed.submission_path.read_text() == straight.submission_path.read_text()
     assert [h["loss"] for h in resumed.record.history] == [h["loss"] for h in straight.record.history]
-    assert not (run_dir / CHECKPOINT_FILE).exists() and not list(run_dir.glob("part*.npz"))
+    assert not list(run_dir.glob("checkpoint*.npz")) and not list(run_dir.glob("part*.npz"))
 
 
 def test_an_ensemble_keeps_finished_members_and_resumes_the_current_one(blob_dir, tmp_path):

@@ -266,18 +266,18 @@ def test_a_signal_while_resuming_a_killed_run_leaves_no_temp_files(tmp_path):
     args = [cli, "train", "--sample", "--preset", "mlp", "--epochs", "40", "--hidden", "512,512"]
     process = subprocess.Popen(args, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
-    while not list(tmp_path.glob("runs/*/checkpoint.npz")):
+    while not list(tmp_path.glob("runs/*/checkpoint*.npz")):
         assert time.monotonic() < deadline
         time.sleep(0.05)
     process.send_signal(signal.SIGKILL)
     process.wait()
     (run_dir,) = (tmp_path / "runs").iterdir()
-    (run_dir / ".checkpoint.npz.0badc0de.tmp").write_bytes(b"x" * 100)
+    (run_dir / ".checkpoint0.npz.0badc0de.tmp").write_bytes(b"x" * 100)
     resumed = subprocess.Popen([cli, "train", "--resume", str(run_dir)], cwd=tmp_path, stdout=subprocess.PIPE)
     resumed.stdout.readline()
     time.sleep(0.5)
     resumed.send_signal(signal.SIGINT)
     assert resumed.wait(timeout=60) == 130
-    assert not list(run_dir.glob(".*.tmp")) and zipfile.is_zipfile(run_dir / "checkpoint.npz")
-    assert np.load(run_dir / "checkpoint.npz", allow_pickle=False)["header"].size == 1
+    assert not list(run_dir.glob(".*.tmp")) and zipfile.is_zipfile(run_dir / "checkpoint0.npz")
+    assert np.load(run_dir / "checkpoint0.npz", allow_pickle=False)["header"].size == 1
     assert tree(tmp_path / "submissions") == {}

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from kaggle_digits.jobs import train as train_job
+from kaggle_digits.jobs import parts as train_job
 from kaggle_digits.jobs.listing import list_runs
 from kaggle_digits.plots import curves_figure
 from kaggle_digits.terminal.cli import app
@@ -65,9 +65,9 @@ def test_evaluate_draws_the_same_curves_as_train_and_a_folds_run_is_called_out_o
 def test_the_live_line_appears_with_the_first_step(blob_dir):
     console = Console(file=io.StringIO(), force_terminal=True, width=120)
     with TrainingProgress(console, preset_config("mlp")) as progress:
-        assert not progress.progress.tasks[0].visible
+        assert progress.progress.tasks == []
         progress(TrainEvent("", 1, 3, 1, 30, 2.3, 100.0, 0.1))
-        assert progress.progress.tasks[0].visible
+        assert [task.completed for task in progress.progress.tasks] == [1]
     assert "nan" not in console.file.getvalue()
 
 

@@ -1,0 +1,124 @@
+"""One network of a run (the single model, an ensemble member or a fold): trained from its seed, checkpointed as
+it goes in its own file, and saved as `part<i>.npz` when done, so a stopped run continues where each network stood."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from ..data import Digits
+from ..errors import KaggleDigitsError
+from ..nn.augment import AffineAugment
+from ..nn.network import Network, build_network
+from ..nn.serialize import load_model, save_model
+from ..training.architecture import architecture
+from ..training.checkpoint import load_checkpoint, read_extra, save_checkpoint
+from ..training.config import TrainConfig
+from ..training.fit import Split, Trainer, TrainEvent
+from .plan import Part, generators
+from .record import PartRecord, RunRecord
+
+Stage = Callable[[str], None]
+OnEvent = Callable[[TrainEvent], None]
+CHECKPOINT_EVERY_S = 1.0  # full-batch runs: one checkpoint a second, not one per iteration
+LEGACY_CHECKPOINT = "checkpoint.npz"
+
+
+def augmentation(config: TrainConfig) -> AffineAugment | None:
+    """The random warp a configuration trains with, or None without --augment."""
+    return AffineAugment(elastic=config.elastic) if config.augment else None
+
+
+def part_file(run_dir: Path, part: Part) -> Path:
+    """Where a finished network of an unfinished run waits for the others."""
+    return run_dir / f"part{part.index}.npz"
+
+
+def checkpoint_file(run_dir: Path, part: Part) -> Path:
+    """Each network's own checkpoint, so networks trained side by side never share one."""
+    return run_dir / f"checkpoint{part.index}.npz"
+
+
+def train_part(
+    run_dir: Path,
+    record: RunRecord,
+    train: Digits,
+    part: Part,
+    on_event: OnEvent | None,
+    stage: Stage,
+    report: Callable[[PartRecord], None],
+) -> Network:
+    """Train one part, continuing from its checkpoint when there is one; a finished part is read back instead.
+    `report` receives the part's record whenever it moves (with each checkpoint, and at the end)."""
+    done = part_file(run_dir, part)
+    if done.is_file():
+        network, _ = load_model(done)
+        return network
+    if part.label:
+        stage(f"{part.label.capitalize()} (seed {part.seed})")
+    config = record.config.replace(seed=part.seed)
+    _, init_rng, train_rng = generators(part.seed)
+    network = build_network(architecture(config), init_rng)
+    split = Split(
+        train.features(part.train_idx),
+        train.labels[part.train_idx],
+        train.features(part.eval_idx),
+        train.labels[part.eval_idx],
+    )
+    augment = augmentation(config)
+    checkpoint = checkpoint_file(run_dir, part)
+    legacy = run_dir / LEGACY_CHECKPOINT  # one checkpoint per run, before networks trained side by side
+    if not checkpoint.is_file() and legacy.is_file() and checkpoint_part(legacy, part) == part.index:
+        legacy.replace(checkpoint)
+    part_record = record.parts[part.index]
+    last_saved = time.monotonic()
+
+    def save(trainer: Trainer) -> None:
+        """Checkpoint and record move together, so the record never claims an epoch the checkpoint lacks."""
+        nonlocal last_saved
+        save_checkpoint(checkpoint, trainer, {"part": part.index})
+        update_part(part_record, trainer)
+        report(part_record)
+        last_saved = time.monotonic()
+
+    def after_epoch(trainer: Trainer) -> None:
+        """Every mini-batch epoch; full-batch iterations (a fraction of a second each) once a second."""
+        due = config.batch_size != 0 or time.monotonic() - last_saved >= CHECKPOINT_EVERY_S
+        if due and trainer.state.epoch < config.epochs:
+            save(trainer)
+
+    trainer = Trainer(network, split, config, train_rng, augment, on_event, after_epoch, part.label)
+    if checkpoint.is_file() and checkpoint_part(checkpoint, part) == part.index:
+        load_checkpoint(checkpoint, trainer)
+        stage(f"Resuming from {config.unit} {trainer.state.epoch}/{config.epochs}")
+    trainer.run()
+    save_model(done, network, {"config": config.to_dict(), "meta": {"part": part.index}})
+    update_part(part_record, trainer)
+    report(part_record)
+    checkpoint.unlink(missing_ok=True)
+    return network
+
+
+def checkpoint_part(checkpoint: Path, part: Part) -> int | None:
+    """Which part a checkpoint belongs to; an unreadable one is an error that says what to do."""
+    try:
+        return read_extra(checkpoint).get("part")
+    except KaggleDigitsError as exc:
+        which = part.label or "the network"
+        raise KaggleDigitsError(
+            f"{exc}; delete it and resume again to retrain {which} from its first epoch (finished parts are kept)"
+        ) from None
+
+
+def update_part(part: PartRecord, trainer: Trainer) -> None:
+    state = trainer.state
+    part.epochs_done = state.epoch
+    part.history = [r.__dict__ for r in state.history]
+    part.last_accuracy = None if np.isnan(state.last_accuracy) else state.last_accuracy
+    part.best_accuracy = None if np.isnan(state.best_accuracy) else state.best_accuracy
+    part.best_epoch = state.best_epoch
+    part.samples_per_s = round(state.samples_per_s, 1)
+    part.seconds = round(state.seconds, 3)

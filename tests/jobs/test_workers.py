@@ -1,0 +1,108 @@
+"""Networks side by side (`--jobs`): the same weights as one after another, stops that stop every worker, a dead
+worker that fails the run in one line and leaves the others' work to resume."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytestmark = pytest.mark.slow  # every test here trains networks in subprocesses
+
+CLI = str(Path(sys.executable).with_name("kaggle-digits"))
+ONE_THREAD = {"KAGGLE_DIGITS_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
+
+
+def train(cwd: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    cwd.mkdir(exist_ok=True)
+    done = subprocess.run(
+        [CLI, "train", "--sample", *args], cwd=cwd, env=os.environ | (env or {}), capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    return done
+
+
+def the_run(cwd: Path) -> Path:
+    (run_dir,) = (cwd / "runs").iterdir()
+    return run_dir
+
+
+def same_arrays(a: Path, b: Path) -> None:
+    with np.load(a) as left, np.load(b) as right:
+        assert sorted(left.files) == sorted(right.files)
+        for key in left.files:
+            if key != "header":
+                np.testing.assert_array_equal(left[key], right[key], err_msg=key)
+
+
+def test_side_by_side_gives_the_weights_of_one_after_another_on_the_same_threads(tmp_path):
+    args = ["--preset", "mlp", "--hidden", "64", "--epochs", "2", "--folds", "3"]
+    train(tmp_path / "serial", *args, "--jobs", "1", env=ONE_THREAD)
+    parallel = train(tmp_path / "parallel", *args, "--jobs", "2")
+    serial_run, parallel_run = the_run(tmp_path / "serial"), the_run(tmp_path / "parallel")
+    same_arrays(serial_run / "model.npz", parallel_run / "model.npz")  # the weights, bit for bit
+    with np.load(serial_run / "heldout.npz") as a, np.load(parallel_run / "heldout.npz") as b:
+        np.testing.assert_allclose(a["proba"], b["proba"], atol=1e-5)  # predicted here on this process's threads
+    records = [json.loads((run / "metrics.json").read_text()) for run in (serial_run, parallel_run)]
+    assert records[0]["estimate"] == records[1]["estimate"] and records[1]["jobs"] == 2
+    assert "3 networks, 2 at a time" in parallel.stdout and "2 networks at a time" in parallel.stdout
+
+
+def wait_for(condition, timeout: float = 120.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out waiting"
+        time.sleep(0.05)
+
+
+def workers_of(pid: int) -> list[int]:
+    """The worker processes of a run: its spawned children, not multiprocessing's resource tracker."""
+    found = [int(p) for p in subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()]
+    commands = {child: Path(f"/proc/{child}/cmdline").read_bytes() for child in found}
+    return [child for child, command in commands.items() if b"resource_tracker" not in command]
+
+
+def test_ctrl_c_stops_every_worker_and_the_run_resumes_to_the_same_weights(tmp_path):
+    args = ["--preset", "mlp", "--hidden", "512,512", "--epochs", "6", "--folds", "2", "--jobs", "2"]
+    straight = train(tmp_path / "straight", *args)
+    assert straight.returncode == 0
+    cwd = tmp_path / "stopped"
+    cwd.mkdir()
+    process = subprocess.Popen([CLI, "train", "--sample", *args], cwd=cwd, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)  # fmt: skip
+    wait_for(lambda: list(cwd.glob("runs/*/checkpoint*.npz")))
+    children = workers_of(process.pid)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 130 and "interrupted at epoch" in err and "Traceback" not in err, err
+    wait_for(lambda: not any(Path(f"/proc/{pid}").exists() for pid in children), timeout=30)
+    run_dir = the_run(cwd)
+    assert json.loads((run_dir / "metrics.json").read_text())["status"] == "interrupted"
+    resumed = subprocess.run([CLI, "train", "--resume", str(run_dir)], cwd=cwd, capture_output=True, text=True)
+    assert resumed.returncode == 0, resumed.stderr
+    same_arrays(the_run(tmp_path / "straight") / "model.npz", run_dir / "model.npz")
+
+
+def test_a_killed_worker_fails_the_run_in_one_line_and_the_rest_resumes(tmp_path):
+    args = ["--preset", "mlp", "--hidden", "512,512", "--epochs", "8", "--folds", "2", "--jobs", "2"]
+    process = subprocess.Popen([CLI, "train", "--sample", *args], cwd=tmp_path, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)  # fmt: skip
+    wait_for(lambda: len(list(tmp_path.glob("runs/*/checkpoint*.npz"))) == 2)
+    victim = workers_of(process.pid)[0]
+    os.kill(victim, signal.SIGKILL)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 1 and err.count("\n") == 1, err
+    assert f"a worker process ({victim}) died while training fold" in err and "killed by SIGKILL" in err
+    run_dir = the_run(tmp_path)
+    assert json.loads((run_dir / "metrics.json").read_text())["status"] in ("failed", "running")
+    assert list(run_dir.glob("checkpoint*.npz"))  # the others' work is kept
+    resumed = subprocess.run([CLI, "train", "--resume", str(run_dir)], cwd=tmp_path, capture_output=True, text=True)
+    assert resumed.returncode == 0, resumed.stderr
+    assert json.loads((run_dir / "metrics.json").read_text())["status"] == "finished"
