@@ -24,6 +24,7 @@ from .competition.kaggle_api import COMPETITION, KaggleClient, RemoteSubmission,
 from .errors import ConfigError, KaggleDigitsError
 from .jobs.curves import run_curves_figure
 from .jobs.evaluation import confusion_picture, find_mistakes
+from .jobs.explain import explain_mistakes
 from .jobs.finish import TrainOutcome
 from .jobs.folders import TrainedRun, resolve_run
 from .jobs.folders import load_run as load_trained_run
@@ -88,6 +89,10 @@ class Run:
     def misclassified(self, limit: int = 64, true_digit: int | None = None, predicted_digit: int | None = None):
         """The most confident held-out mistakes as a grid of digits."""
         return find_mistakes(self._trained, limit, true_digit, predicted_digit).figure()
+
+    def why(self, limit: int = 16, true_digit: int | None = None, predicted_digit: int | None = None) -> Figure:
+        """The mistakes beside maps of the pixels that pushed each to the wrong digit (gradient, occlusion)."""
+        return explain_mistakes(self._trained, limit, true_digit, predicted_digit).figure()
 
     def __repr__(self) -> str:
         figure = self.estimate.text() if self.estimate else "no estimate"

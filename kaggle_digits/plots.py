@@ -63,6 +63,40 @@ def misclassified_figure(images: np.ndarray, titles: list[str], heading: str) ->
     return fig
 
 
+WHY_PER_ROW = 4  # mistakes per row of an attribution grid (three panels each)
+WHY_TILE = 1.35  # inches per panel
+
+
+def attribution_figure(
+    images: np.ndarray, maps: list[tuple[str, np.ndarray]], titles: list[str], heading: str
+) -> Figure:
+    """Each digit (N, 784) uint8 in grey, then each (name, (N, 784) map) over it in a diverging colour map: red where
+    the pixels push towards the predicted digit, blue towards the other; each map scaled to its own largest value."""
+    n, panels = len(images), 1 + len(maps)
+    per_row = max(1, min(WHY_PER_ROW, n))
+    rows = math.ceil(n / per_row)
+    width = max(per_row * panels, MIN_HEADING_TILES) * WHY_TILE
+    fig = Figure(figsize=(width, rows * (WHY_TILE + 0.45) + 0.9), layout="constrained")
+    fig.suptitle(textwrap.fill(heading, width=max(16, int(width * DPI / HEADING_CHAR_PX))), fontsize=11)
+    axes = fig.subplots(rows, per_row * panels, squeeze=False)
+    for ax in axes.flat:
+        ax.set_axis_off()
+    for k in range(n):
+        row, first = divmod(k, per_row)
+        digit = images[k].reshape(IMAGE_SIDE, IMAGE_SIDE)
+        ax = axes[row, first * panels]
+        ax.imshow(digit, cmap="gray_r", vmin=0, vmax=255)
+        ax.set_title(titles[k], fontsize=9)
+        for offset, (name, values) in enumerate(maps, start=1):
+            ax = axes[row, first * panels + offset]
+            heat = values[k].reshape(IMAGE_SIDE, IMAGE_SIDE)
+            limit = float(np.abs(heat).max()) or 1.0
+            ax.imshow(digit, cmap="gray_r", vmin=0, vmax=255 * 2.5)  # the digit faint underneath
+            ax.imshow(heat, cmap="RdBu_r", vmin=-limit, vmax=limit, alpha=0.75)
+            ax.set_title(name, fontsize=9)
+    return fig
+
+
 def confusion_figure(counts: np.ndarray, heading: str, rows: str = "dev") -> Figure:
     """10x10 heat map: colour is the share of each true digit (row-normalised), text is the count."""
     support = counts.sum(axis=1, keepdims=True)  # (10, 1)

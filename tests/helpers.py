@@ -6,6 +6,7 @@ import struct
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
 from kaggle_digits.data import PIXEL_COLUMNS
 
@@ -39,3 +40,12 @@ def png_size(path: Path) -> tuple[int, int]:
     data = path.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR"
     return struct.unpack(">II", data[16:24])
+
+
+def photo_of(image: np.ndarray, path, scale: int = 3, offset=(40, 7), size=(160, 130)) -> None:
+    """A 28x28 MNIST digit drawn `scale` times larger, dark ink on white paper, off-centre, saved as `path`."""
+    big = np.kron(image.reshape(28, 28), np.ones((scale, scale)))  # (84, 84)
+    paper = np.full(size, 255.0)
+    top, left = offset
+    paper[top : top + big.shape[0], left : left + big.shape[1]] -= big * 0.9  # dark grey ink
+    Image.fromarray(paper.clip(0, 255).astype(np.uint8)).convert("RGB").save(path, quality=90)

@@ -46,7 +46,7 @@ def combine_runs(
     """An ensemble of runs trained on the same data and dev split; refuses runs whose splits differ."""
     check_combinable(runs)
     check_field("tta", views)
-    submissions_dir = writable_folder(submissions_dir, "submissions", "--submissions-dir")
+    submissions_dir = writable_folder(submissions_dir, "submissions", "submissions_dir")
     train = run_train_data(runs[0].record, runs[0].path.name, "its dev split cannot be rebuilt")
     _, dev_idx = dev_split(train, runs[0].record.config)
     for run in runs[1:]:

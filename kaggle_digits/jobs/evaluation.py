@@ -55,7 +55,7 @@ def dev_predictions(run: TrainedRun) -> DevPredictions:
         _, dev_idx = dev_split(train, run.record.config)
         scored = HeldOut(dev_idx, run.model.predict_proba(train.features(dev_idx)))  # (M, 10)
     if len(scored.rows) == 0:
-        raise KaggleDigitsError(f"{run.path}: trained on every row (--dev-size 0); it has no held-out rows to examine")
+        raise KaggleDigitsError(f"{run.path}: trained on every row (dev_size 0); it has no held-out rows to examine")
     rows = scored.rows
     return DevPredictions(train.images[rows], train.labels[rows], scored.proba, rows + 1)
 
@@ -105,6 +105,8 @@ class Mistakes:
     """A run's most confident held-out mistakes, ready to draw, and the counts behind them."""
 
     images: np.ndarray  # (S, 784) uint8, the mistakes shown
+    labels: np.ndarray  # (S,) their true digits
+    predicted: np.ndarray  # (S,) what the model said
     titles: list[str]  # `true → predicted (confidence)` and the row in train.csv, one per image
     heading: str
     matching: int  # mistakes passing the true/predicted filters
@@ -141,7 +143,15 @@ def find_mistakes(
         f"({total_wrong} wrong of {len(preds.labels)}), most confident first"
     )
     return Mistakes(
-        preds.images[shown], titles, heading, len(matching), total_wrong, len(preds.labels), top_confusions(counts)
+        preds.images[shown],
+        preds.labels[shown],
+        predicted[shown],
+        titles,
+        heading,
+        len(matching),
+        total_wrong,
+        len(preds.labels),
+        top_confusions(counts),
     )
 
 

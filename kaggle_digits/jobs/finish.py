@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from ..data import Digits, load_test
-from ..errors import KaggleDigitsError
+from ..errors import ConfigError
 from ..files import sha256_file
 from ..nn.network import Ensemble, Model, Network, with_views
 from ..nn.serialize import load_model, save_model
@@ -122,7 +122,7 @@ def claim_submission(record: RunRecord, test_labels: np.ndarray) -> None:
             continue
         record.submission, record.submission_sha256 = str(path), sha256_file(path)
         return
-    raise KaggleDigitsError(f"{folder}: too many submissions named {record.name}*.csv; choose another --name")
+    raise ConfigError({"name": record.name}, f"{folder} holds too many submissions of that name; choose another")
 
 
 def save_finished(run_dir: Path, record: RunRecord, model: Model, test_labels: np.ndarray) -> TrainOutcome:

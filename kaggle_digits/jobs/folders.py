@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..data import Digits, load_train
-from ..errors import KaggleDigitsError
+from ..errors import ConfigError, KaggleDigitsError
 from ..files import remove_temp_files
 from ..nn.network import Model
 from ..nn.serialize import load_model
@@ -39,25 +39,26 @@ def timestamp() -> str:
     return time.strftime("%Y%m%d-%H%M%S")
 
 
-def writable_folder(folder: str | os.PathLike[str], what: str, option: str) -> Path:
-    """Create `folder` if needed and prove it takes files, so a long run cannot fail at its very end."""
+def writable_folder(folder: str | os.PathLike[str], what: str, setting: str) -> Path:
+    """Create `folder` if needed and prove it takes files, so a long run cannot fail at its very end; `setting` is
+    the name of the setting that chose it (runs_dir, submissions_dir)."""
     folder = Path(folder)
     if folder.exists() and not folder.is_dir():
-        raise KaggleDigitsError(f"{folder}: not a folder; give {option} a folder for {what}")
+        raise ConfigError({setting: folder}, f"not a folder; give {{{setting}}} a folder for {what}")
     try:
         folder.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryFile(dir=folder):
             pass
     except OSError as exc:
-        raise KaggleDigitsError(
-            f"{folder}: cannot write {what} here ({exc.strerror or exc}); choose another {option}"
+        raise ConfigError(
+            {setting: folder}, f"cannot write {what} there ({exc.strerror or exc}); choose another {{{setting}}}"
         ) from None
     return folder
 
 
 def new_run_dir(root: str | os.PathLike[str], name: str) -> Path:
     """Create `root/name`, adding -2, -3… when a run of the same second already exists."""
-    root = writable_folder(root, "run folders", "--runs-dir")
+    root = writable_folder(root, "run folders", "runs_dir")
     candidate, n = root / name, 1
     while True:
         try:

@@ -9,7 +9,7 @@ import numpy as np
 
 from ..data import load_test, load_train
 from ..errors import KaggleDigitsError
-from .folders import MODEL_FILE, load_run, resolve_run
+from .folders import MODEL_FILE, TrainedRun, load_run, resolve_run
 from .record import DataSource
 
 
@@ -21,6 +21,8 @@ class ShownDigit:
     caption: str
     proba: np.ndarray | None  # (10,)
     run_name: str
+    label: int | None = None  # train.csv's label; None for a test image
+    run: TrainedRun | None = None
 
 
 def digit_with_prediction(
@@ -36,9 +38,9 @@ def digit_with_prediction(
     if not 1 <= image_id <= len(digits):
         raise KaggleDigitsError(f"ID {image_id}: {where} has images 1..{len(digits)}")
     image = digits.images[image_id - 1]
-    label = f", label {digits.labels[image_id - 1]}" if digits.labels is not None else ""
-    caption = f"{where} #{image_id}{label}"
+    label = None if digits.labels is None else int(digits.labels[image_id - 1])
+    caption = f"{where} #{image_id}" + (f", label {label}" if label is not None else "")
     if loaded is None:
-        return ShownDigit(image, caption, None, "")
+        return ShownDigit(image, caption, None, "", label)
     proba = loaded.model.predict_proba(digits.features(np.array([image_id - 1])))[0]  # (10,)
-    return ShownDigit(image, caption, proba, loaded.path.name)
+    return ShownDigit(image, caption, proba, loaded.path.name, label, loaded)

@@ -37,7 +37,7 @@ def start_run(request: TrainRequest) -> tuple[Path, RunRecord]:
     """Check every output place and create the run folder with its record, before any data is read."""
     check_request(request)
     borrowed = borrowed_estimate(request)
-    submissions_dir = writable_folder(request.submissions_dir, "submissions", "--submissions-dir")
+    submissions_dir = writable_folder(request.submissions_dir, "submissions", "submissions_dir")
     run_dir = new_run_dir(request.runs_root, f"{timestamp()}-{request.name or default_name(request)}")
     record = RunRecord(
         name=run_dir.name,

@@ -73,7 +73,7 @@ def resume_run(
         raise KaggleDigitsError(f"{run_dir}: this run has finished already; nothing to resume")
     if record.combined_from:
         raise KaggleDigitsError(f"{run_dir}: a combination of saved runs cannot be resumed; combine them again")
-    writable_folder(submissions_folder(record), "submissions", "--submissions-dir")
+    writable_folder(submissions_folder(record), "submissions", "submissions_dir")
     try:
         return execute(run_dir, record, on_event, stage)
     except RunInterrupted:

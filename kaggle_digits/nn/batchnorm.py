@@ -32,7 +32,7 @@ class BatchNorm(Layer):
     def forward(self, X, training=False):
         X3 = self._rows(X)  # (N, C, S)
         m = X3.shape[0] * X3.shape[2]  # values per channel
-        if training:
+        if training and not self.frozen:
             total, squares = self._per_channel(
                 lambda r: (X3[r].sum(axis=(0, 2)), np.einsum("ncs,ncs->c", X3[r], X3[r])), len(X), X.size
             )
@@ -44,6 +44,8 @@ class BatchNorm(Layer):
             self.X, self.mean = X3, mean
         else:
             mean, var = self.buffers["mean"], self.buffers["var"]
+            if training:  # frozen: the running statistics, and what backward needs
+                self.X, self.mean = X3, mean
         self.inv_std = inv_std = (1 / np.sqrt(var + self.eps)).astype(X.dtype)  # (C,)
         scale = (self.params["gamma"] * inv_std)[:, None]  # (C, 1) y = x * scale + shift, the normalisation folded
         shift = (self.params["beta"] - mean * scale[:, 0])[:, None]  # (C, 1)
@@ -66,6 +68,9 @@ class BatchNorm(Layer):
         dgamma = (dY_X - self.mean * dbeta) * inv_std  # (C,) = sum(dY * X_hat)
         self.grads["gamma"][...] = dgamma
         self.grads["beta"][...] = dbeta
+        if self.frozen:  # fixed statistics: y = x * a + const per channel, so dX = a * dY
+            a = (gamma * inv_std).astype(dY.dtype)[:, None]  # (C, 1)
+            return (dY3 * a).reshape(dY.shape)
         # dX = gamma/std * (dY - mean(dY) - X_hat * mean(dY * X_hat)) = a*dY + b*X + c, per channel
         a = gamma * inv_std  # (C,)
         b = -a * inv_std * dgamma / m

@@ -17,6 +17,7 @@ class Layer:
 
     kind: ClassVar[str] = ""
     needs_rng: ClassVar[bool] = False  # constructor takes rng= and dtype=
+    frozen: bool = False  # with training=True: inference maths (no dropout, running statistics), kept for backward
     params: dict[str, np.ndarray]
     grads: dict[str, np.ndarray]
     buffers: dict[str, np.ndarray]  # state that is saved but not trained (BatchNorm's running statistics)
@@ -120,7 +121,7 @@ class Dropout(Layer):
         self.rate, self.rng, self.dtype = rate, rng, dtype
 
     def forward(self, X, training=False):
-        if not training or self.rate == 0:
+        if not training or self.rate == 0 or self.frozen:
             self.mask = None
             return X
         keep = self.rng.random(X.shape, dtype=np.float32) >= self.rate  # (N, ...)

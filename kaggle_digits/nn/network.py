@@ -3,7 +3,9 @@ three classifiers behind one interface (`predict_proba`, `predict`, `n_parameter
 
 from __future__ import annotations
 
+import contextlib
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -55,6 +57,28 @@ class Network(Classifier):
         delta = dlogits  # (N, 10)
         for i in range(len(self.layers) - 1, -1, -1):
             delta = self.layers[i].backward(delta, need_dX=i > 0)
+
+    @contextlib.contextmanager
+    def frozen(self) -> Iterator[None]:
+        """Within: forward(training=True) computes what inference computes (no dropout, BatchNorm on its running
+        statistics) but keeps what backward needs, so gradients can be taken of the predicting network."""
+        for layer in self.layers:
+            layer.frozen = True
+        try:
+            yield
+        finally:
+            for layer in self.layers:
+                layer.frozen = False
+
+    def input_gradient(self, X: np.ndarray, direction: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(d(direction · logits)/dX, logits) for each row of X: how each pixel moves a chosen mix of the logits
+        (e.g. +1 on the predicted class, -1 on the true one), the network as it predicts. Shapes (N, 784), (N, 10)."""
+        with self.frozen():
+            logits = self.forward(X, training=True)  # (N, 10), caching for backward
+            delta = direction.astype(logits.dtype)  # (N, 10)
+            for layer in reversed(self.layers):
+                delta = layer.backward(delta, need_dX=True)
+        return delta.reshape(len(X), -1), logits  # (N, 784), (N, 10)
 
     def parameter_pairs(self) -> list[tuple[np.ndarray, np.ndarray]]:
         """(param, grad) for every parameter, the order fixed by the architecture."""

@@ -7,13 +7,15 @@ from typing import Annotated, Literal
 
 import typer
 
+from ..errors import KaggleDigitsError
 from ..jobs.curves import held_out_name
 from ..jobs.evaluation import evaluate_run, misclassified_picture
+from ..jobs.explain import WHY_LIMIT, why_digit, why_picture
 from ..jobs.folders import load_run, resolve_run
 from ..jobs.listing import SORTS, list_runs
 from ..jobs.show import digit_with_prediction
 from ..plots import show_png
-from .app import RunArg, RunsDir, app, console, data_source, one_of
+from .app import RunArg, RunsDir, app, console, data_source, given, one_of
 from .digits import digit_text, top_probabilities
 from .display import (
     PIPED_WIDTH,
@@ -39,17 +41,29 @@ def runs(
 
 @app.command()
 def misclassified(
+    ctx: typer.Context,
     run: RunArg = None,
-    limit: Annotated[int, typer.Option(help="Most tiles in the grid.")] = 64,
+    limit: Annotated[int, typer.Option(help="Most images in the grid (default 64; 16 with --why).")] = 64,
     true: Annotated[int | None, typer.Option("--true", help="Only images of this true digit.")] = None,
     pred: Annotated[int | None, typer.Option("--pred", help="Only images predicted as this digit.")] = None,
     out: Annotated[Path | None, typer.Option("--out", help="PNG to write (default: in the run folder).")] = None,
     show: Annotated[bool, typer.Option("--show", help="Open the picture in a window when a display exists.")] = False,
+    why: Annotated[
+        bool,
+        typer.Option(
+            "--why",
+            help="Beside each mistake, maps of the pixels that pushed it to the wrong digit (gradient, occlusion).",
+        ),
+    ] = False,
     runs_dir: RunsDir = Path("runs"),
 ) -> None:
     """A PNG grid of the held-out images the model gets wrong, most confident mistakes first."""
     loaded = load_run(resolve_run(run, runs_dir))
-    outcome = misclassified_picture(loaded, limit=limit, true_digit=true, predicted_digit=pred, out=out)
+    if why:
+        limit = limit if given(ctx, "limit") else WHY_LIMIT
+        outcome, explained = why_picture(loaded, limit=limit, true_digit=true, predicted_digit=pred, out=out)
+    else:
+        outcome = misclassified_picture(loaded, limit=limit, true_digit=true, predicted_digit=pred, out=out)
     rows = held_out_name(loaded.record)
     console.print(confusions_table(outcome.confusions, rows))
     console.print(
@@ -58,7 +72,8 @@ def misclassified(
     if not outcome.shown:
         console.print("Nothing to draw: no misclassified image matches.")
         return
-    console.print(f"Wrote {outcome.shown} tiles to [bold]{esc(outcome.path)}[/]")
+    maps = f", each with its maps ({explained.seconds:.1f} s)" if why else ""
+    console.print(f"Wrote {outcome.shown} mistakes{maps} to [bold]{esc(outcome.path)}[/]")
     if show and not show_png(outcome.path):
         console.print("No display found; open the PNG above instead.")
 
@@ -87,6 +102,10 @@ def show(
     data_dir: Annotated[
         Path | None, typer.Option("--data-dir", help="Folder with the CSVs (default: the run's own data).")
     ] = None,
+    why: Annotated[
+        bool,
+        typer.Option("--why", help="Also write a picture of the pixels behind the prediction (in the run folder)."),
+    ] = False,
     runs_dir: RunsDir = Path("runs"),
 ) -> None:
     """Draw one digit in the terminal with the model's top-3 probabilities."""
@@ -96,7 +115,13 @@ def show(
     console.print(esc(found.caption), highlight=False)
     console.print(digit_text(found.image, colour=console.color_system is not None), end="")
     if found.proba is None:
+        if why:
+            raise KaggleDigitsError("--why needs a trained run to explain; `kaggle-digits train` makes one")
         console.print("No trained run to predict with; `kaggle-digits train` makes one.")
         return
     console.print(f"model: {esc(found.run_name)}")
     console.print(top_probabilities(found.proba))
+    if why:
+        out = found.run.path / f"why-{'train' if train else 'test'}-{image_id}.png"
+        explained = why_digit(found.run, found.image, found.caption, out, found.label)
+        console.print(f"Wrote the maps ({explained.seconds:.1f} s) to [bold]{esc(out)}[/]")

@@ -115,11 +115,11 @@ def test_output_places_are_checked_before_any_data_is_read(tmp_path):
     (tmp_path / "a-file").write_text("not a folder")
     missing = tmp_path / "no-data-here"
     bad_runs = TrainRequest(preset_config("mlp"), DataSource.full(missing), tmp_path / "a-file", tmp_path / "subs")
-    with pytest.raises(KaggleDigitsError, match=r"a-file: not a folder; give --runs-dir a folder"):
+    with pytest.raises(KaggleDigitsError, match=r"^runs_dir .*a-file: not a folder; give runs_dir a folder"):
         train_run(bad_runs)
     bad_subs = TrainRequest(
         preset_config("mlp"), DataSource.full(missing), tmp_path / "runs", tmp_path / "a-file" / "s"
     )
-    with pytest.raises(KaggleDigitsError, match=r"a-file/s: cannot write submissions here .* --submissions-dir"):
+    with pytest.raises(KaggleDigitsError, match=r"^submissions_dir .*a-file/s: cannot write submissions there"):
         train_run(bad_subs)
     assert not (tmp_path / "runs").exists()  # nothing was created before the check failed

@@ -198,6 +198,8 @@ def test_the_best_preset_trains_its_own_ensemble_unless_told_otherwise(runner, i
         (["--name", "x/y"], "--name x/y: a run name is one folder name"),
         (["--name", ".hidden"], "--name .hidden: a run name is one folder name"),
         (["--sample"], "--sample and --data-dir: choose one"),
+        (["--jobs", "-1"], "--jobs -1: train at least 1 network at a time, or 0 for one per core"),
+        (["--runs-dir", str(Path(__file__))], "--runs-dir"),
     ],
 )
 def test_bad_options_are_one_line_errors(runner, in_tmp, blob_dir, args, message):
@@ -234,7 +236,7 @@ def test_misclassified_command_writes_the_grid_and_prints_confusions(runner, sam
     preds = dev_predictions(load_run(sample_run))
     wrong = int((preds.predicted != preds.labels).sum())
     assert f"{wrong} of 500 dev images misclassified" in result.output
-    assert "Wrote 5 tiles to" in result.output and "m.png" in result.output
+    assert "Wrote 5 mistakes to" in result.output and "m.png" in result.output
     t, p, n = top_confusions(confusion_matrix(preds.labels, preds.predicted))[0]
     assert re.search(rf"{t} → {p}\s+│\s+{n} ", result.output)
     assert png_size(tmp_path / "m.png")[0] == misclassified_figure_size(5)[0]  # five tiles in one row

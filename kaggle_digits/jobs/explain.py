@@ -1,0 +1,104 @@
+"""Why a run reads a digit as it does: saliency and occlusion maps of its mistakes, or of any digit, as a picture."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from ..nn.attribution import occlusion, saliency
+from ..nn.network import Classifier
+from ..plots import attribution_figure, save_figure
+from .evaluation import MisclassifiedOutcome, find_mistakes
+from .folders import TrainedRun
+
+WHY_LIMIT = 16  # mistakes explained when no --limit is given: three panels each
+KEY = "red: pixels pushing towards the predicted digit · blue: towards the other"
+
+
+@dataclass(frozen=True)
+class Explained:
+    """Digits with the margin they were judged on and its two maps."""
+
+    images: np.ndarray  # (N, 784) uint8
+    titles: list[str]
+    heading: str
+    saliency: np.ndarray  # (N, 784)
+    occlusion: np.ndarray  # (N, 784)
+    seconds: float
+
+    def figure(self) -> Figure:
+        maps = [("gradient (SmoothGrad)", self.saliency), ("occlusion 4x4", self.occlusion)]
+        return attribution_figure(self.images, maps, self.titles, self.heading)
+
+
+def explain(model: Classifier, images: np.ndarray, towards: np.ndarray, away: np.ndarray, titles, heading):
+    """Both maps of the margin logit[towards] − logit[away] for each image (N, 784) uint8."""
+    started = time.perf_counter()
+    X = images.astype(np.float32) * np.float32(1 / 255)  # (N, 784)
+    grads = saliency(model, X, towards, away)  # (N, 784)
+    drops = occlusion(model, X, towards, away)  # (N, 784)
+    return Explained(images, titles, heading, grads, drops, time.perf_counter() - started)
+
+
+def explain_mistakes(
+    run: TrainedRun, limit: int = WHY_LIMIT, true_digit: int | None = None, predicted_digit: int | None = None
+) -> Explained:
+    """The run's most confident held-out mistakes, each with what pushed it from the true digit to the one it said."""
+    found = find_mistakes(run, limit, true_digit, predicted_digit)
+    heading = f"{found.heading} — {KEY}"
+    return explain(run.model, found.images, found.predicted, found.labels, found.titles, heading)
+
+
+def why_picture(
+    run: TrainedRun,
+    limit: int = WHY_LIMIT,
+    true_digit: int | None = None,
+    predicted_digit: int | None = None,
+    out: Path | None = None,
+) -> tuple[MisclassifiedOutcome, Explained]:
+    """`misclassified --why`: the mistakes with their maps, saved as `misclassified-why[-true…][-pred…].png`."""
+    found = find_mistakes(run, limit, true_digit, predicted_digit)
+    explained = explain(
+        run.model, found.images, found.predicted, found.labels, found.titles, f"{found.heading} — {KEY}"
+    )
+    suffix = "".join(f"-{n}{d}" for n, d in (("true", true_digit), ("pred", predicted_digit)) if d is not None)
+    path = out or run.path / f"misclassified-why{suffix}.png"
+    if len(found.images):
+        save_figure(explained.figure(), path)
+    outcome = MisclassifiedOutcome(
+        path, len(found.images), found.matching, found.total_wrong, found.rows, found.confusions
+    )
+    return outcome, explained
+
+
+def runner_up(proba: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(most likely, second most likely) class of each row of probabilities (N, 10)."""
+    order = np.argsort(-proba, axis=1, kind="stable")  # (N, 10)
+    return order[:, 0], order[:, 1]
+
+
+def explain_digits(
+    model: Classifier, images: np.ndarray, names: list[str], heading: str, labels: np.ndarray | None = None
+) -> Explained:
+    """Any digits (N, 784) uint8: the predicted digit against the true one when it is known and differs, else
+    against the runner-up."""
+    proba = model.predict_proba(images.astype(np.float32) * np.float32(1 / 255))  # (N, 10)
+    best, second = runner_up(proba)
+    away = second if labels is None else np.where(labels != best, labels, second)
+    titles = [
+        f"{name}\n{best[i]} ({proba[i, best[i]]:.0%}) vs {away[i]} ({proba[i, away[i]]:.0%})"
+        for i, name in enumerate(names)
+    ]
+    return explain(model, images, best, away, titles, f"{heading} — {KEY}")
+
+
+def why_digit(run: TrainedRun, image: np.ndarray, name: str, out: Path, label: int | None = None) -> Explained:
+    """One digit (784,) uint8 with its maps, saved to `out`: what `show --why` and `predict-image --why` draw."""
+    labels = None if label is None else np.array([label])
+    explained = explain_digits(run.model, image[None], [name], f"{run.path.name}", labels)
+    save_figure(explained.figure(), out)
+    return explained

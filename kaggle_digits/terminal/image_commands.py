@@ -1,0 +1,43 @@
+"""`predict-image`: your own handwritten digits, read by a saved run."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ..jobs.folders import load_run, resolve_run
+from ..jobs.own_digits import read_digits
+from .app import RunsDir, app, console
+from .digits import digit_text, top_probabilities
+from .display import esc
+
+
+@app.command(name="predict-image")
+def predict_image(
+    files: Annotated[list[Path], typer.Argument(metavar="FILE...", help="PNG or JPEG pictures, one digit each.")],
+    run: Annotated[
+        Path | None, typer.Option(help="Run whose model reads them: a folder or a name (default: the newest).")
+    ] = None,
+    why: Annotated[
+        bool, typer.Option("--why", help="Also draw the pixels behind each reading, in the run folder.")
+    ] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print a JSON list for scripts: file, digit, probabilities.")
+    ] = False,
+    runs_dir: RunsDir = Path("runs"),
+) -> None:
+    """Read photos or scans of handwritten digits, prepared the way MNIST was made (28x28, centred by mass)."""
+    loaded = load_run(resolve_run(run, runs_dir))
+    found = read_digits(loaded, files, why=why)
+    if as_json:
+        print(json.dumps([digit.to_json() for digit in found], indent=2))
+        return
+    for digit in found:
+        console.print(f"[bold]{esc(digit.file)}[/]: {digit.digit}  (model {esc(loaded.path.name)})", highlight=False)
+        console.print(digit_text(digit.image, colour=console.color_system is not None), end="")
+        console.print(top_probabilities(digit.proba))
+        if digit.why is not None:
+            console.print(f"Wrote its maps to [bold]{esc(digit.why)}[/]")
