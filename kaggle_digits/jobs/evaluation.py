@@ -107,6 +107,7 @@ class Mistakes:
     images: np.ndarray  # (S, 784) uint8, the mistakes shown
     labels: np.ndarray  # (S,) their true digits
     predicted: np.ndarray  # (S,) what the model said
+    train_rows: np.ndarray  # (S,) their 0-based rows in train.csv
     titles: list[str]  # `true → predicted (confidence)` and the row in train.csv, one per image
     heading: str
     matching: int  # mistakes passing the true/predicted filters
@@ -146,6 +147,7 @@ def find_mistakes(
         preds.images[shown],
         preds.labels[shown],
         predicted[shown],
+        preds.row_ids[shown] - 1,
         titles,
         heading,
         len(matching),

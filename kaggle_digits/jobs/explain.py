@@ -10,10 +10,11 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from ..nn.attribution import occlusion, saliency
-from ..nn.network import Classifier
+from ..nn.network import Classifier, Ensemble
 from ..plots import attribution_figure, save_figure
-from .evaluation import MisclassifiedOutcome, find_mistakes
-from .folders import TrainedRun
+from .evaluation import MisclassifiedOutcome, Mistakes, find_mistakes
+from .folders import TrainedRun, run_train_data
+from .plan import fold_ids
 
 WHY_LIMIT = 16  # mistakes explained when no --limit is given: three panels each
 KEY = "red: pixels pushing towards the predicted digit · blue: towards the other"
@@ -35,22 +36,52 @@ class Explained:
         return attribution_figure(self.images, maps, self.titles, self.heading)
 
 
-def explain(model: Classifier, images: np.ndarray, towards: np.ndarray, away: np.ndarray, titles, heading):
-    """Both maps of the margin logit[towards] − logit[away] for each image (N, 784) uint8."""
+def explain(
+    model: Classifier | list[Classifier],
+    images: np.ndarray,
+    towards: np.ndarray,
+    away: np.ndarray,
+    titles: list[str],
+    heading: str,
+) -> Explained:
+    """Both maps of the margin logit[towards] − logit[away] for each image (N, 784) uint8; `model` may be one per
+    image (a folds run explains each row by the networks that never trained on it)."""
     started = time.perf_counter()
     X = images.astype(np.float32) * np.float32(1 / 255)  # (N, 784)
-    grads = saliency(model, X, towards, away)  # (N, 784)
-    drops = occlusion(model, X, towards, away)  # (N, 784)
+    models = model if isinstance(model, list) else [model] * len(images)
+    grads, drops = np.zeros(X.shape, np.float32), np.zeros(X.shape, np.float32)  # (N, 784) each
+    for each in {id(m): m for m in models}.values():
+        rows = np.array([i for i, m in enumerate(models) if m is each])
+        grads[rows] = saliency(each, X[rows], towards[rows], away[rows])
+        drops[rows] = occlusion(each, X[rows], towards[rows], away[rows])
     return Explained(images, titles, heading, grads, drops, time.perf_counter() - started)
+
+
+def held_out_models(run: TrainedRun, train_rows: np.ndarray) -> list[Classifier]:
+    """For each held-out row, the model that never trained on it: the run's own for a dev split, its fold's
+    networks for a folds run (the fold networks are the model's members, fold by fold)."""
+    if not run.record.folds:
+        return [run.model] * len(train_rows)
+    train = run_train_data(run.record, run.path.name, "its folds cannot be rebuilt")
+    fold_of = fold_ids(train, run.record.config, run.record.folds)  # (42000,)
+    networks = run.model.networks if isinstance(run.model, Ensemble) else [run.model]
+    per_fold = len(networks) // run.record.folds
+    by_fold = [networks[k * per_fold : (k + 1) * per_fold] for k in range(run.record.folds)]
+    models = [group[0] if len(group) == 1 else Ensemble(group) for group in by_fold]
+    return [models[fold_of[row]] for row in train_rows]
 
 
 def explain_mistakes(
     run: TrainedRun, limit: int = WHY_LIMIT, true_digit: int | None = None, predicted_digit: int | None = None
 ) -> Explained:
     """The run's most confident held-out mistakes, each with what pushed it from the true digit to the one it said."""
-    found = find_mistakes(run, limit, true_digit, predicted_digit)
-    heading = f"{found.heading} — {KEY}"
-    return explain(run.model, found.images, found.predicted, found.labels, found.titles, heading)
+    return explain_found(run, find_mistakes(run, limit, true_digit, predicted_digit))
+
+
+def explain_found(run: TrainedRun, found: Mistakes) -> Explained:
+    """Maps of mistakes already found, each by the networks that never trained on its row."""
+    models = held_out_models(run, found.train_rows)
+    return explain(models, found.images, found.predicted, found.labels, found.titles, f"{found.heading} — {KEY}")
 
 
 def why_picture(
@@ -62,9 +93,7 @@ def why_picture(
 ) -> tuple[MisclassifiedOutcome, Explained]:
     """`misclassified --why`: the mistakes with their maps, saved as `misclassified-why[-true…][-pred…].png`."""
     found = find_mistakes(run, limit, true_digit, predicted_digit)
-    explained = explain(
-        run.model, found.images, found.predicted, found.labels, found.titles, f"{found.heading} — {KEY}"
-    )
+    explained = explain_found(run, found)
     suffix = "".join(f"-{n}{d}" for n, d in (("true", true_digit), ("pred", predicted_digit)) if d is not None)
     path = out or run.path / f"misclassified-why{suffix}.png"
     if len(found.images):
