@@ -49,7 +49,7 @@ def trial(teacher_dir: Path, data_dir: Path, threshold: float, overrides: list[s
     X_test = test.features()  # (N_test, 784)
     started, correct, lines = time.perf_counter(), 0, []
     for part, teacher in zip(parts, teachers.networks, strict=True):
-        X_eval, y_eval = train.features(part.eval_idx), train.labels[part.eval_idx]
+        X_eval, y_eval = train.features(part.held_out_idx), train.labels[part.held_out_idx]
         teacher_hits = int((teacher.predict(X_eval) == y_eval).sum())
         expected = round(record.fold_accuracies[part.fold] * len(y_eval))
         if teacher_hits != expected:

@@ -105,7 +105,7 @@ def fold_accuracies(scored: HeldOut, parts: list[Part], labels: np.ndarray) -> l
     """Each fold's accuracy on its own held-out rows."""
     fold_of = np.full(len(labels), -1)
     for part in parts:
-        fold_of[part.eval_idx] = part.fold
+        fold_of[part.held_out_idx] = part.fold
     hits = scored.hits(labels)  # (N,)
     folds = fold_of[scored.rows]
     return [round(float(hits[folds == k].mean()), 6) for k in range(max(folds) + 1)]

@@ -65,8 +65,8 @@ def train_part(
     split = Split(
         train.features(part.train_idx),
         train.labels[part.train_idx],
-        train.features(part.eval_idx),
-        train.labels[part.eval_idx],
+        train.features(part.held_out_idx),
+        train.labels[part.held_out_idx],
     )
     augment = augmentation(config)
     checkpoint = checkpoint_file(run_dir, part)

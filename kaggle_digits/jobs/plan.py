@@ -24,7 +24,7 @@ class Part:
     seed: int
     fold: int  # 0 unless the run is a k-fold one
     train_idx: np.ndarray
-    eval_idx: np.ndarray
+    held_out_idx: np.ndarray
 
 
 def generators(seed: int) -> tuple[np.random.Generator, np.random.Generator, np.random.Generator]:

@@ -45,11 +45,11 @@ def held_out(parts: list[Part], networks: list[Network], train: Digits, views: i
         groups.setdefault(part.fold, []).append(network)
     rows, probas = [], []
     for fold, members in sorted(groups.items()):
-        eval_idx = next(p.eval_idx for p in parts if p.fold == fold)
-        if len(eval_idx):
+        held_out_idx = next(p.held_out_idx for p in parts if p.fold == fold)
+        if len(held_out_idx):
             model = with_views(members[0] if len(members) == 1 else Ensemble(members), views)
-            rows.append(eval_idx)
-            probas.append(model.predict_proba(train.features(eval_idx)))  # (M_k, 10)
+            rows.append(held_out_idx)
+            probas.append(model.predict_proba(train.features(held_out_idx)))  # (M_k, 10)
     if not rows:
         return HeldOut(np.zeros(0, np.int64), np.zeros((0, 10), np.float32))
     rows_all = np.concatenate(rows)
@@ -75,7 +75,7 @@ def estimates(
     selected = Estimate.from_counts(correct, n, f"{where}, best epoch{views} (selected on these rows)")
     one_per_split = parts is not None and record.members == 1 and record.tta == 1
     if one_per_split and all(p.last_accuracy is not None for p in record.parts):
-        last = sum(round(r.last_accuracy * len(p.eval_idx)) for r, p in zip(record.parts, parts, strict=True))
+        last = sum(round(r.last_accuracy * len(p.held_out_idx)) for r, p in zip(record.parts, parts, strict=True))
         return Estimate.from_counts(last, n, f"{where}, last epoch"), selected
     return None, selected
 

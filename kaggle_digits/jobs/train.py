@@ -143,6 +143,6 @@ def describe_data(record: RunRecord, train: Digits, parts: list[Part]) -> None:
     """Fill the record's data fingerprint and row counts, and its part list on a first start."""
     if not record.parts:
         record.parts = [PartRecord(kind=p.kind, index=p.index, seed=p.seed) for p in parts]
-    held_out = len(train) if record.folds else len(parts[0].eval_idx)
+    held_out = len(train) if record.folds else len(parts[0].held_out_idx)
     fields = {"train_fingerprint": train.fingerprint, "train_rows": len(parts[0].train_idx), "dev_rows": held_out}
     record.data = dataclasses.replace(record.data, **fields)
