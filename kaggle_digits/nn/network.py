@@ -17,9 +17,10 @@ from .conv import Conv2D
 from .layers import Dense, Dropout, Flatten, Layer, ReLU
 from .losses import softmax
 from .pooling import MaxPool2D
+from .strided_conv import StridedConv2D
 
 LAYER_TYPES: dict[str, type[Layer]] = {
-    cls.kind: cls for cls in (Dense, ReLU, Dropout, Flatten, Conv2D, MaxPool2D, BatchNorm)
+    cls.kind: cls for cls in (Dense, ReLU, Dropout, Flatten, Conv2D, StridedConv2D, MaxPool2D, BatchNorm)
 }
 
 

@@ -138,9 +138,12 @@ def closed_output_stops() -> Iterator[None]:
 
 
 def describe(config: TrainConfig) -> str:
-    """784-512-256-10, or conv32-conv32-pool-conv64-conv64-pool-fc256-10."""
+    """784-512-256-10, conv32-conv32-pool-conv64-conv64-pool-fc256-10, or 32C3-32C3-32C5S2-…-fc128-10."""
     if config.architecture == "cnn":
         convs = [f"conv{c}" + ("-pool" if i % 2 else "") for i, c in enumerate(config.conv_channels)]
+        return "-".join([*convs, *(f"fc{h}" for h in config.hidden_sizes), "10"])
+    if config.architecture == "strided":
+        convs = [f"{c}C5S2" if i % 3 == 2 else f"{c}C3" for i, c in enumerate(config.conv_channels)]
         return "-".join([*convs, *(f"fc{h}" for h in config.hidden_sizes), "10"])
     return "-".join(map(str, [784, *config.hidden_sizes, 10]))
 

@@ -13,7 +13,7 @@ from ..nn.layers import INITS
 from ..nn.network import MAX_VIEWS
 from ..nn.optim import OPTIMIZERS, SCHEDULES
 
-ARCHITECTURES = ("mlp", "cnn")
+ARCHITECTURES = ("mlp", "cnn", "strided")
 KEEP = ("last", "best")
 
 
@@ -129,12 +129,18 @@ class TrainConfig:
             check_field(name, getattr(self, name))
         across = [
             (
-                self.architecture == "mlp" or len(self.conv_channels) in (2, 4),
+                self.architecture != "cnn" or len(self.conv_channels) in (2, 4),
                 {"conv_channels": self.conv_channels},
                 "a cnn takes 2 or 4 channel counts, e.g. 32,32,64,64",
             ),
             (
-                self.architecture == "cnn" or not self.conv_channels,
+                self.architecture != "strided" or len(self.conv_channels) in (3, 6),
+                {"conv_channels": self.conv_channels},
+                "a strided cnn takes 3 or 6 channel counts (blocks of conv3, conv3, conv5 stride 2), e.g. "
+                "32,32,32,64,64,64",
+            ),
+            (
+                self.architecture != "mlp" or not self.conv_channels,
                 {"conv_channels": self.conv_channels},
                 "only cnn presets have convolutions (try the cnn preset)",
             ),

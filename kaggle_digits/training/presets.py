@@ -72,6 +72,17 @@ PRESETS["best"] = PRESETS["cnn"].replace(
     notes="The final submission: three cnn networks with averaged weights, their softmax averaged; about 50 minutes.",
 )
 
+PRESETS["strided"] = PRESETS["cnn"].replace(
+    preset="strided",
+    architecture="strided",
+    conv_channels=(32, 32, 32, 64, 64, 64),
+    hidden_sizes=(128,),
+    dropout=0.4,
+    epochs=18,
+    notes="Chris Deotte's Kaggle CNN: 32C3-32C3-32C5S2-64C3-64C3-64C5S2-128, strided 5x5 convolutions in place of "
+    "max-pooling, BatchNorm, dropout 0.4 after each block; trained with the cnn preset's schedule. A trial preset.",
+)
+
 ENSEMBLE_SIZES = {"best": 3}  # networks a preset trains by default (others: 1); --ensemble overrides
 
 

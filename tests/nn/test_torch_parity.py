@@ -19,8 +19,11 @@ def torch_twin(net):
     modules = []
     for layer in net.layers:
         p = layer.params
-        if layer.kind == "conv2d":
-            conv = nn.Conv2d(layer.in_channels, layer.out_channels, layer.k, bias=False, dtype=torch.float64)
+        if layer.kind in ("conv2d", "strided_conv2d"):
+            stride, padding = getattr(layer, "stride", 1), layer.padding
+            conv = nn.Conv2d(
+                layer.in_channels, layer.out_channels, layer.k, stride, padding, bias=False, dtype=torch.float64
+            )
             conv.weight.data = torch.tensor(p["W"])
             modules.append(conv)
         elif layer.kind == "batchnorm":
@@ -36,8 +39,15 @@ def torch_twin(net):
     return nn.Sequential(*modules)
 
 
-def test_forward_gradients_and_running_statistics_match_pytorch():
-    config = preset_config("cnn", conv_channels=(4, 6), hidden_sizes=(16,), dropout=0.0)
+@pytest.mark.parametrize(
+    "config",
+    [
+        preset_config("cnn", conv_channels=(4, 6), hidden_sizes=(16,), dropout=0.0),
+        preset_config("strided", conv_channels=(2, 3, 4, 4, 5, 6), hidden_sizes=(16,), dropout=0.0),
+    ],
+    ids=["cnn", "strided"],
+)
+def test_forward_gradients_and_running_statistics_match_pytorch(config):
     net = build_network(architecture(config), np.random.default_rng(0), dtype=np.float64)
     twin = torch_twin(net).train()
     rng = np.random.default_rng(1)
@@ -53,7 +63,11 @@ def test_forward_gradients_and_running_statistics_match_pytorch():
     ours = [layer for layer in net.layers if layer.params]
     theirs = [m for m in twin if list(m.parameters())]
     for layer, module in zip(ours, theirs, strict=True):
-        names = {"conv2d": [("W", "weight")], "batchnorm": [("gamma", "weight"), ("beta", "bias")]}
+        names = {
+            "conv2d": [("W", "weight")],
+            "strided_conv2d": [("W", "weight")],
+            "batchnorm": [("gamma", "weight"), ("beta", "bias")],
+        }
         for mine, torch_name in names.get(layer.kind, [("W", "weight"), ("b", "bias")]):
             expected = getattr(module, torch_name).grad.numpy()
             got = layer.grads[mine].T if layer.kind == "dense" and mine == "W" else layer.grads[mine]
