@@ -109,7 +109,7 @@ def _execute(run_dir: Path, record: RunRecord, on_event: OnEvent | None, stage: 
         parts = plan_parts(train, record.config, record.members, record.folds)
         describe_data(record, train, parts)
         if record.jobs > 1 and len(parts) > 1:
-            networks = train_side_by_side(run_dir, record, parts, record.jobs, on_event, stage)
+            networks = train_side_by_side(run_dir, record, train, parts, record.jobs, on_event, stage)
         else:
             for part in parts:
                 report = lambda _: write_record(run_dir, record)  # noqa: E731

@@ -5,7 +5,7 @@ the cores, with OpenBLAS and the batch-splitting kernels held to that many threa
 from a queue, trains each with `train_part` exactly as the parent would, and reports through another queue: progress
 events for the display, part records for the parent to write (the parent owns `metrics.json`), and when a network
 is done. Results are bit for bit those of the same networks trained one after another on the same per-network
-thread count.
+thread count; networks that would be left to a short last round train afterwards in the parent, on every core.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import asdict
 from pathlib import Path
 
+from ..data import Digits
 from ..errors import KaggleDigitsError
 from ..nn.network import Network
 from ..nn.parallel import cpu_count
@@ -61,20 +62,29 @@ def worker_environment(threads: int) -> Iterator[None]:
 def train_side_by_side(
     run_dir: Path,
     record: RunRecord,
+    train: Digits,
     parts: list[Part],
     jobs: int,
     on_event: OnEvent | None,
     stage: Stage,
 ) -> list[Network]:
-    """Train every unfinished part in `jobs` worker processes; returns all parts' networks in order.
+    """Train every unfinished part, `jobs` at a time in worker processes; returns all parts' networks in order.
 
-    A signal in the parent stops every worker (their checkpoints stay) and propagates; a worker that dies or fails
-    stops the others and fails the run in one line.
+    Networks that would be left to a short last round (five on two workers: the fifth alone on one thread while a
+    core idles) are trained afterwards in this process, on every core. A signal in the parent stops every worker
+    (their checkpoints stay) and propagates; a worker that dies or fails stops the others and fails the run.
     """
     todo = [part.index for part in parts if not part_file(run_dir, part).is_file()]
-    if todo:
-        stage(f"Training {len(todo)} networks, {min(jobs, len(todo))} at a time")
-        _supervise(run_dir, record, todo, min(jobs, len(todo)), on_event, stage)
+    jobs = min(jobs, len(todo))
+    alone = todo[len(todo) - len(todo) % jobs :] if jobs > 1 and len(todo) > jobs else []
+    side = [] if jobs <= 1 else todo[: len(todo) - len(alone)]
+    if side:
+        stage(
+            f"Training {len(side)} networks, {jobs} at a time" + (f", then {len(alone)} on every core" if alone else "")
+        )
+        _supervise(run_dir, record, side, jobs, on_event, stage)
+    for index in [i for i in todo if i not in side]:
+        train_part(run_dir, record, train, parts[index], on_event, stage, lambda _: write_record(run_dir, record))
     return [load_model(part_file(run_dir, part))[0] for part in parts]
 
 
