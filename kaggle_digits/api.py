@@ -118,7 +118,7 @@ def train(
     """Train a preset (with any TrainConfig field changed by name) exactly as `kaggle-digits train` does."""
     unknown = sorted(set(settings) - set(SETTINGS))
     if unknown:
-        raise ConfigError({name: settings[name] for name in unknown}, f"not a setting; use {', '.join(SETTINGS)}")
+        raise ConfigError({key: settings[key] for key in unknown}, f"not a setting; use {', '.join(SETTINGS)}")
     for sizes in ("hidden_sizes", "conv_channels"):
         if isinstance(settings.get(sizes), list):
             settings[sizes] = tuple(settings[sizes])

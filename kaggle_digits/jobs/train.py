@@ -29,11 +29,9 @@ from .workers import default_jobs, train_side_by_side
 class RunInterrupted(KaggleDigitsError):  # noqa: N818 (a stop, not an error)
     """A signal stopped the run; its folder keeps the last checkpoint and says how to resume."""
 
-    def __init__(self, run_dir: Path, epoch: int, epochs: int, where: str, exit_code: int):
+    def __init__(self, run_dir: Path, when: str, exit_code: int):
         self.run_dir, self.exit_code = run_dir, exit_code
-        super().__init__(
-            f"interrupted at epoch {epoch}/{epochs}{where} — resume with: kaggle-digits train --resume {run_dir}"
-        )
+        super().__init__(f"interrupted {when} — resume with: kaggle-digits train --resume {run_dir}")
 
 
 def train_run(request: TrainRequest, on_event: OnEvent | None = None, stage: Stage | None = None) -> TrainOutcome:
@@ -114,23 +112,27 @@ def _execute(run_dir: Path, record: RunRecord, on_event: OnEvent | None, stage: 
             for part in parts:
                 report = lambda _: write_record(run_dir, record)  # noqa: E731
                 networks.append(train_part(run_dir, record, train, part, on_event, stage, report))
+        clock.mark("trained")
+        return finish(run_dir, record, networks, train, test, parts, clock, stage)
     except KeyboardInterrupt as stop:
+        if record.status == "finished":  # stopped after the record said so: only cleaning up was left
+            raise
         record.status = "interrupted"
         write_record(run_dir, record)
         raise interrupted(run_dir, record, parts, getattr(stop, "exit_code", 130)) from None
-    clock.mark("trained")
-    return finish(run_dir, record, networks, train, test, parts, clock, stage)
 
 
 def interrupted(run_dir: Path, record: RunRecord, parts: list[Part], exit_code: int) -> RunInterrupted:
     """Where a stopped run stands: the first unfinished network's epoch, and how many are done."""
     unfinished = [part for part in parts if not part_file(run_dir, part).is_file()]
+    if parts and not unfinished:  # every network trained: stopped while scoring or predicting
+        return RunInterrupted(run_dir, "after training, while predicting (every network is kept)", exit_code)
     current = unfinished[0] if unfinished else None
     where = f" of {current.label}" if current and current.label else ""
     if record.jobs > 1 and len(unfinished) > 1:
         where += f" ({len(parts) - len(unfinished)} of {len(parts)} networks finished)"
     done = record.parts[current.index].epochs_done if current else 0
-    return RunInterrupted(run_dir, done, record.config.epochs, where, exit_code)
+    return RunInterrupted(run_dir, f"at {record.config.unit} {done}/{record.config.epochs}{where}", exit_code)
 
 
 def load_data(record: RunRecord, run_dir: Path) -> tuple[Digits, Digits]:

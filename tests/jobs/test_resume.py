@@ -123,3 +123,17 @@ def test_output_places_are_checked_before_any_data_is_read(tmp_path):
     with pytest.raises(KaggleDigitsError, match=r"^submissions_dir .*a-file/s: cannot write submissions there"):
         train_run(bad_subs)
     assert not (tmp_path / "runs").exists()  # nothing was created before the check failed
+
+
+def test_a_stop_while_predicting_keeps_every_network_and_resumes_to_the_end(blob_dir, tmp_path):
+    def stop_predicting(text: str) -> None:
+        if text.startswith("Predicting"):
+            raise KeyboardInterrupt
+
+    with pytest.raises(RunInterrupted, match="interrupted after training, while predicting") as stopped:
+        train_run(request(blob_dir, tmp_path, members=2), stage=stop_predicting)
+    run_dir = stopped.value.run_dir
+    assert json.loads((run_dir / "metrics.json").read_text())["status"] == "interrupted"
+    assert sorted(p.name for p in run_dir.glob("part*.npz")) == ["part0.npz", "part1.npz"]
+    outcome = resume_run(run_dir)
+    assert outcome.record.status == "finished" and outcome.model_path.is_file()
