@@ -1,6 +1,6 @@
 """Networks one after another against side by side: whole `kaggle-digits train` commands, timed.
 
-    python benchmarks/side_by_side.py --preset fast --folds 5 --jobs 1,2 [--cores 0,1] [-- --epochs 2]
+    python benchmarks/side_by_side.py --preset fast --folds 5 --jobs 1,2 [--cores 0,1] [--keep DIR] [-- --epochs 2]
 
 Each configuration runs as its own process (pinned with taskset to the listed cores when --cores is given), one
 after another, never beside one another, so each timing has the machine to itself. Prints, per run: jobs, cores,
@@ -79,17 +79,20 @@ def main() -> None:
     parser.add_argument("--jobs", default="1,2", help="comma-separated --jobs values to time")
     parser.add_argument("--cores", default="", help="taskset core list, e.g. 0 or 0,1 (default: all)")
     parser.add_argument("--one-thread", action="store_true", help="jobs=1 runs hold each network to one thread")
+    parser.add_argument("--keep", type=Path, help="keep the runs under this folder (default: a temporary one)")
     parser.add_argument("extra", nargs="*", help="more train options, after --")
     options = parser.parse_args()
     args = ["--preset", options.preset, "--folds", str(options.folds), *options.extra]
-    root = Path(tempfile.mkdtemp(prefix="side-by-side-"))
+    root = options.keep or Path(tempfile.mkdtemp(prefix="side-by-side-"))
+    root.mkdir(parents=True, exist_ok=True)
     try:
         print(f"kaggle-digits train {' '.join(args)}  (cores: {options.cores or 'all'})", flush=True)
         for jobs in (int(j) for j in options.jobs.split(",")):
             one_thread = options.one_thread and jobs == 1
             print(json.dumps(run_once(args, jobs, options.cores, root, one_thread)), flush=True)
     finally:
-        shutil.rmtree(root, ignore_errors=True)
+        if not options.keep:
+            shutil.rmtree(root, ignore_errors=True)
 
 
 if __name__ == "__main__":
