@@ -54,7 +54,7 @@ def profile(preset: str, batch_size: int, steps: int) -> tuple[list, np.ndarray,
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--preset", default="cnn", choices=["mlp", "cnn", "fast"])
+    parser.add_argument("--preset", default="cnn", choices=["mlp", "cnn", "fast", "strided"])
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--steps", type=int, default=20)
     args = parser.parse_args()

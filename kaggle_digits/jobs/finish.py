@@ -22,8 +22,9 @@ from ..training.config import check_field
 from .curves import run_curves
 from .folders import MODEL_FILE, remove_leftovers
 from .plan import Part
+from .predictions import combined_held_out, combined_test, part_predictions
 from .record import RunRecord, write_record
-from .scoring import HeldOut, estimates, held_out, save_held_out
+from .scoring import HeldOut, estimates, save_held_out
 
 Stage = Callable[[str], None]
 
@@ -83,16 +84,23 @@ def finish(
     clock: Clock,
     stage: Stage,
 ) -> TrainOutcome:
-    """Combine the parts, score them, predict test.csv, and write submission, model, curves and record."""
+    """Combine the parts, score them, predict test.csv, and write submission, model, curves and record.
+
+    Networks trained in worker processes have predicted there already (`predictions<i>.npz`); the rest predict here.
+    """
     model: Model = networks[0] if len(networks) == 1 else Ensemble(networks)
-    scored = held_out(parts, networks, train, record.tta)
+    stage("Predicting test.csv")
+    predicted = [
+        part_predictions(run_dir, part, network, train, test, record.tta)
+        for part, network in zip(parts, networks, strict=True)
+    ]
+    scored = combined_held_out(parts, predicted)
     record.estimate, record.selected = estimates(record, scored, train.labels, parts)
     record.estimate = record.estimate or record.borrowed_estimate
     if record.folds:
         record.fold_accuracies = fold_accuracies(scored, parts, train.labels)
     save_held_out(run_dir, scored)
-    stage("Predicting test.csv")
-    test_labels = with_views(model, record.tta).predict(test.features())  # (T,)
+    test_labels = combined_test(predicted).argmax(axis=1)  # (T,)
     clock.mark("predicted")
     record.data = dataclasses.replace(record.data, test_fingerprint=test.fingerprint, test_rows=len(test))
     record.parameters = model.n_parameters

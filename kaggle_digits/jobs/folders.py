@@ -170,8 +170,10 @@ def load_run(run_dir: Path) -> TrainedRun:
 
 
 def remove_leftovers(run_dir: Path) -> None:
-    """A finished run needs no part files, checkpoint or temp files: a kill just before their removal left them."""
-    for leftover in (*run_dir.glob("part*.npz"), *run_dir.glob("checkpoint*.npz")):
+    """A finished run needs no part files, predictions, checkpoint or temp files: a kill just before their removal
+    left them."""
+    leftovers = ("part*.npz", "predictions*.npz", "checkpoint*.npz")
+    for leftover in (path for pattern in leftovers for path in run_dir.glob(pattern)):
         with contextlib.suppress(OSError):
             leftover.unlink(missing_ok=True)
     remove_temp_files(run_dir)

@@ -13,10 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..data import Digits
 from ..errors import KaggleDigitsError
 from ..files import atomic_path
-from ..nn.network import Ensemble, Network, with_views
 from .plan import Part
 from .record import Estimate, RunRecord
 
@@ -36,25 +34,6 @@ class HeldOut:
 
     def correct(self, labels: np.ndarray) -> int:
         return int(self.hits(labels).sum())
-
-
-def held_out(parts: list[Part], networks: list[Network], train: Digits, views: int) -> HeldOut:
-    """Each held-out row predicted by the (averaged) networks of its dev split or fold."""
-    groups: dict[int, list[Network]] = {}
-    for part, network in zip(parts, networks, strict=True):
-        groups.setdefault(part.fold, []).append(network)
-    rows, probas = [], []
-    for fold, members in sorted(groups.items()):
-        held_out_idx = next(p.held_out_idx for p in parts if p.fold == fold)
-        if len(held_out_idx):
-            model = with_views(members[0] if len(members) == 1 else Ensemble(members), views)
-            rows.append(held_out_idx)
-            probas.append(model.predict_proba(train.features(held_out_idx)))  # (M_k, 10)
-    if not rows:
-        return HeldOut(np.zeros(0, np.int64), np.zeros((0, 10), np.float32))
-    rows_all = np.concatenate(rows)
-    order = np.argsort(rows_all, kind="stable")
-    return HeldOut(rows_all[order], np.concatenate(probas)[order].astype(np.float32))
 
 
 def estimates(

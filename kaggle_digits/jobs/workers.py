@@ -2,10 +2,11 @@
 
 Each worker is a fresh process (spawned, not forked: OpenBLAS's threads do not survive a fork) holding its share of
 the cores, with OpenBLAS and the batch-splitting kernels held to that many threads. A worker pulls network indices
-from a queue, trains each with `train_part` exactly as the parent would, and reports through another queue: progress
-events for the display, part records for the parent to write (the parent owns `metrics.json`), and when a network
-is done. Results are bit for bit those of the same networks trained one after another on the same per-network
-thread count; networks that would be left to a short last round train afterwards in the parent, on every core.
+from a queue, trains each with `train_part` exactly as the parent would, predicts its held-out rows and test.csv with
+it (`predictions.py`), and reports through another queue: progress events for the display, part records for the
+parent to write (the parent owns `metrics.json`), and when a network is done. Results are bit for bit those of the
+same networks trained one after another on the same per-network thread count; networks that would be left to a
+short last round train afterwards in the parent, on every core.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import asdict
 from pathlib import Path
 
-from ..data import Digits
+from ..data import Digits, load_test
 from ..errors import KaggleDigitsError
 from ..nn.network import Network
 from ..nn.parallel import cpu_count
@@ -28,6 +29,7 @@ from ..nn.serialize import load_model
 from .folders import run_train_data
 from .parts import OnEvent, Stage, part_file, train_part
 from .plan import Part, plan_parts
+from .predictions import part_predictions
 from .record import PartRecord, RunRecord, write_record
 
 POLL_S = 0.5  # how often the parent looks for a worker that died without a word
@@ -154,17 +156,18 @@ def _check_alive(workers: list, training: dict[int, str], run_dir: Path) -> None
 
 
 def _work(run_dir: str, values: dict, tasks, events) -> None:
-    """A worker's life: train the parts the queue hands out until it hands out None."""
+    """A worker's life: train the parts the queue hands out, and predict with each, until it hands out None."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole process group; the parent decides
     try:
         folder = Path(run_dir)
         record = RunRecord.from_json(values)
         train = run_train_data(record, folder.name, "it cannot be resumed on other data — start a new run")
+        test = load_test(record.data.folder)
         parts = plan_parts(train, record.config, record.members, record.folds)
         report: Callable[[PartRecord], None] = lambda part: events.put(("part", part.index, asdict(part)))  # noqa: E731
         while (index := tasks.get()) is not None:
             events.put(("start", os.getpid(), parts[index].label or "the network"))
-            train_part(
+            network = train_part(
                 folder,
                 record,
                 train,
@@ -173,6 +176,8 @@ def _work(run_dir: str, values: dict, tasks, events) -> None:
                 lambda text: events.put(("stage", text)),
                 report,
             )
+            events.put(("stage", f"{parts[index].label.capitalize()}: predicting its held-out rows and test.csv"))
+            part_predictions(folder, parts[index], network, train, test, record.tta)
             events.put(("done", index))
     except KaggleDigitsError as exc:
         events.put(("error", str(exc)))

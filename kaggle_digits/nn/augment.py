@@ -8,6 +8,7 @@ from functools import cache
 import numpy as np
 
 from ..constants import IMAGE_SIDE
+from .parallel import map_batch
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,14 @@ class AffineAugment:
             field = smooth @ field @ smooth.T  # (2, N, 28, 28) blurred down the columns, then along the rows
             src_y = src_y + field[0].reshape(n, -1)  # (N, 784)
             src_x = src_x + field[1].reshape(n, -1)
-        return bilinear_sample(X.reshape(n, side, side), src_y, src_x).astype(X.dtype, copy=False)
+        images = X.reshape(n, side, side)  # (N, 28, 28) view
+        out = np.empty(X.shape, X.dtype)  # (N, 784)
+
+        def warp(rows: slice) -> None:
+            out[rows] = bilinear_sample(images[rows], src_y[rows], src_x[rows])  # per image: same bits, any split
+
+        map_batch(warp, n, 8 * out.size)
+        return out
 
 
 @cache

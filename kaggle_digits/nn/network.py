@@ -154,7 +154,8 @@ MAX_VIEWS = len(TTA_SHIFTS)
 
 
 class ViewAveraged(Classifier):
-    """A model whose softmax is averaged over each image and its first `views - 1` one-pixel shifts."""
+    """A model whose softmax is averaged over each image and its first `views - 1` one-pixel shifts; an ensemble's
+    over each network's views first, then over the networks, as a run's networks predict where they trained."""
 
     def __init__(self, model: Network | Ensemble, views: int):
         if not 1 <= views <= len(TTA_SHIFTS):
@@ -162,6 +163,9 @@ class ViewAveraged(Classifier):
         self.model, self.views = model, views
 
     def predict_proba(self, X: np.ndarray, batch_size: int = 256) -> np.ndarray:
+        if isinstance(self.model, Ensemble):
+            members = [ViewAveraged(net, self.views) for net in self.model.networks]
+            return np.mean([m.predict_proba(X, batch_size) for m in members], axis=0)  # (N, 10)
         shifts = TTA_SHIFTS[: self.views]
         return np.mean([self.model.predict_proba(shift_images(X, *s), batch_size) for s in shifts], axis=0)  # (N, 10)
 

@@ -49,8 +49,12 @@ def test_side_by_side_gives_the_weights_of_one_after_another_on_the_same_threads
     serial_run, parallel_run = the_run(tmp_path / "serial"), the_run(tmp_path / "parallel")
     same_arrays(serial_run / "model.npz", parallel_run / "model.npz")  # the weights, bit for bit
     with np.load(serial_run / "heldout.npz") as a, np.load(parallel_run / "heldout.npz") as b:
-        np.testing.assert_allclose(a["proba"], b["proba"], atol=1e-5)  # predicted here on this process's threads
+        np.testing.assert_array_equal(a["proba"], b["proba"])  # two folds predicted in the workers, one here
     records = [json.loads((run / "metrics.json").read_text()) for run in (serial_run, parallel_run)]
+    folders = (tmp_path / "serial", tmp_path / "parallel")
+    csvs = [(cwd / r["submission"]).read_bytes() for cwd, r in zip(folders, records, strict=True)]
+    assert csvs[0].split(b"\n", 1)[1] == csvs[1].split(b"\n", 1)[1]
+    assert not list(parallel_run.glob("predictions*.npz"))  # a finished run keeps only its model
     assert records[0]["estimate"] == records[1]["estimate"] and records[1]["jobs"] == 2
     assert "Training 2 networks, 2 at a time, then 1 on every core" in parallel.stdout
 

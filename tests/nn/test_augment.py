@@ -72,3 +72,13 @@ def test_elastic_distortion_is_smooth_seeded_and_grows_with_its_strength():
         assert alpha > 16 or ((ink > 0.6).all() and (ink < 1.4).all())  # at useful strengths a distortion, no scramble
         changes.append(np.abs(a - X).sum(axis=1).mean())
     assert 0 < changes[0] < changes[1] < changes[2]
+
+
+def test_the_warp_is_the_same_on_any_number_of_threads(monkeypatch):
+    X = np.random.default_rng(0).random((200, 784), dtype=np.float32)
+    warped = {}
+    for threads in ("1", "2", "3"):
+        monkeypatch.setenv("KAGGLE_DIGITS_THREADS", threads)
+        warped[threads] = AffineAugment(elastic=8.0)(X, np.random.default_rng(5))
+    np.testing.assert_array_equal(warped["1"], warped["2"])
+    np.testing.assert_array_equal(warped["1"], warped["3"])

@@ -1,0 +1,88 @@
+"""Each network's softmax on its held-out rows and on test.csv, computed where it trained and kept beside it.
+
+A worker that trained a network predicts with it straight away, on its own share of the cores, so a run's
+prediction runs side by side like its training instead of in one process at the end. The run then averages these
+per-network probabilities: held-out rows over the networks of their split or fold (the estimate), test.csv over
+every network (the submission) — the same sums, in the same order, as `with_views(model).predict_proba`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..constants import N_CLASSES
+from ..data import Digits
+from ..files import atomic_path
+from ..nn.network import Network, with_views
+from .plan import Part
+from .scoring import HeldOut
+
+
+@dataclass(frozen=True)
+class PartPredictions:
+    """One network's softmax (averaged over the run's test-time views) on its held-out rows and on test.csv."""
+
+    held_out: np.ndarray  # (M, 10), rows part.held_out_idx
+    test: np.ndarray  # (T, 10)
+
+
+def predictions_file(run_dir: Path, part: Part) -> Path:
+    return run_dir / f"predictions{part.index}.npz"
+
+
+def part_predictions(
+    run_dir: Path, part: Part, network: Network, train: Digits, test: Digits, views: int
+) -> PartPredictions:
+    """The part's kept predictions when they match these files, else computed now and kept."""
+    path = predictions_file(run_dir, part)
+    kept = _read(path, len(part.held_out_idx), len(test), test.fingerprint)
+    if kept is not None:
+        return kept
+    model = with_views(network, views)
+    rows = part.held_out_idx
+    held = model.predict_proba(train.features(rows)) if len(rows) else np.zeros((0, N_CLASSES), np.float32)  # (M, 10)
+    predicted = PartPredictions(held.astype(np.float32), model.predict_proba(test.features()).astype(np.float32))
+    with atomic_path(path) as tmp, tmp.open("wb") as handle:
+        np.savez(handle, held_out=predicted.held_out, test=predicted.test, test_fingerprint=np.array(test.fingerprint))
+    return predicted
+
+
+def _read(path: Path, held_rows: int, test_rows: int, fingerprint: str) -> PartPredictions | None:
+    """Kept predictions of the right shapes for this test.csv; None when absent, unreadable or for other files."""
+    if not path.is_file():
+        return None
+    with contextlib.suppress(OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+        with np.load(path, allow_pickle=False) as stored:
+            kept = PartPredictions(stored["held_out"], stored["test"])
+            same_test = str(stored["test_fingerprint"]) == fingerprint
+        if same_test and kept.held_out.shape == (held_rows, N_CLASSES) and kept.test.shape == (test_rows, N_CLASSES):
+            return kept
+    return None
+
+
+def combined_held_out(parts: list[Part], predictions: list[PartPredictions]) -> HeldOut:
+    """Each held-out row's softmax averaged over the networks of its dev split or fold, rows in train.csv order."""
+    groups: dict[int, list[PartPredictions]] = {}
+    for part, predicted in zip(parts, predictions, strict=True):
+        groups.setdefault(part.fold, []).append(predicted)
+    rows, probas = [], []
+    for fold, members in sorted(groups.items()):
+        held_out_idx = next(p.held_out_idx for p in parts if p.fold == fold)
+        if len(held_out_idx):
+            rows.append(held_out_idx)
+            probas.append(np.mean([m.held_out for m in members], axis=0))  # (M_k, 10)
+    if not rows:
+        return HeldOut(np.zeros(0, np.int64), np.zeros((0, N_CLASSES), np.float32))
+    rows_all = np.concatenate(rows)
+    order = np.argsort(rows_all, kind="stable")
+    return HeldOut(rows_all[order], np.concatenate(probas)[order].astype(np.float32))
+
+
+def combined_test(predictions: list[PartPredictions]) -> np.ndarray:
+    """test.csv's softmax averaged over every network of the run."""
+    return np.mean([p.test for p in predictions], axis=0)  # (T, 10)
