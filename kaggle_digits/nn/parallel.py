@@ -1,8 +1,11 @@
 """Batch-parallel kernels: split the batch axis into one contiguous chunk per CPU core and run them on threads.
 
-NumPy and OpenBLAS release the GIL inside their loops, so threads give real parallelism. Each worker thread asks
-OpenBLAS for one thread of its own (`openblas_set_num_threads_local`), so a chunk's GEMM runs on its own core
-instead of both chunks fighting over OpenBLAS's shared pool. Where that call is missing (another BLAS, another
+NumPy and OpenBLAS release the GIL inside their loops, so threads give real parallelism. While chunks run side by
+side every GEMM is held to one OpenBLAS thread, so each chunk's GEMM runs on its own core instead of all of them
+fighting over OpenBLAS's shared pool. OpenBLAS's thread count is process-wide in the builds NumPy ships (its
+`openblas_set_num_threads_local` sets the same number for every thread), so the calling thread sets it before any
+chunk starts and restores it only after the last one ends: set per thread, a chunk could find it restored halfway,
+and a run's bits would depend on which thread got there first. Where that call is missing (another BLAS, another
 OS), kernels run serially on the caller's thread and OpenBLAS threads each GEMM as before.
 """
 
@@ -13,7 +16,7 @@ import itertools
 import os
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from functools import cache
 from typing import TypeVar
 
@@ -28,7 +31,8 @@ MIN_WORK = 1 << 18  # multiply-adds or elements; smaller jobs finish before a ha
 
 @cache
 def _blas_local_threads() -> Callable[[int], int] | None:
-    """OpenBLAS's per-thread thread-count setter from the library NumPy loaded, if there is one."""
+    """OpenBLAS's thread-count setter (`openblas_set_num_threads_local`, which returns the previous count) from the
+    library NumPy loaded, if there is one."""
     try:
         with open("/proc/self/maps") as maps:
             paths = {line.split()[-1] for line in maps if "openblas" in line.lower() and line.rstrip().endswith(".so")}
@@ -52,19 +56,13 @@ def cpu_count() -> int:
         return os.cpu_count() or 1
 
 
-def _single_threaded_blas() -> None:
-    setter = _blas_local_threads()
-    if setter is not None:
-        setter(1)
-
-
 _pool: tuple[int, ThreadPoolExecutor] | None = None  # (threads, pool): one process-wide pool, like OpenBLAS's own
 _pool_lock = threading.Lock()
 
 
 def workers() -> int:
-    """How many chunks a batch is split into: KAGGLE_DIGITS_THREADS, else the usable cores; 1 without a per-thread
-    BLAS setting."""
+    """How many chunks a batch is split into: KAGGLE_DIGITS_THREADS, else the usable cores; 1 without OpenBLAS's
+    thread-count setter."""
     setting = os.environ.get("KAGGLE_DIGITS_THREADS", "")
     if setting and not (setting.isdigit() and int(setting) >= 1):
         raise KaggleDigitsError(f"KAGGLE_DIGITS_THREADS={setting!r}: use a whole number of threads ≥ 1, e.g. 2")
@@ -79,7 +77,7 @@ def _executor(threads: int) -> ThreadPoolExecutor:
         if _pool is None or _pool[0] != threads:
             if _pool is not None:
                 _pool[1].shutdown(wait=False)
-            pool = ThreadPoolExecutor(threads, thread_name_prefix="kaggle-digits", initializer=_single_threaded_blas)
+            pool = ThreadPoolExecutor(threads, thread_name_prefix="kaggle-digits")
             _pool = (threads, pool)
         return _pool[1]
 
@@ -94,19 +92,21 @@ def map_batch(kernel: Callable[[slice], T], n: int, work: int) -> list[T]:
     """kernel(rows) for contiguous row slices covering a batch of n, one per worker; results in order.
 
     `work` (elements or multiply-adds for the whole batch) keeps small jobs, like a dense layer's activations, on the
-    calling thread. Otherwise the calling thread runs the first chunk itself (its OpenBLAS held to one thread
-    meanwhile) and the pool the rest.
+    calling thread. Otherwise the calling thread runs the first chunk itself and the pool the rest, every GEMM on
+    one OpenBLAS thread until the last chunk is done.
     """
     threads = workers()  # validates KAGGLE_DIGITS_THREADS on every path
     parts = max(1, min(threads, n // MIN_CHUNK)) if work >= MIN_WORK else 1
     if parts == 1:
         return [kernel(slice(0, n))]
     first, *rest = chunks(n, parts)
-    futures = [_executor(parts - 1).submit(kernel, rows) for rows in rest]
     setter = _blas_local_threads()
-    before = setter(1)
+    before = setter(1)  # process-wide: set before the first chunk starts
+    futures: list[Future[T]] = []
     try:
+        futures = [_executor(parts - 1).submit(kernel, rows) for rows in rest]
         results = [kernel(first)]
+        return results + [future.result() for future in futures]
     finally:
+        wait(futures)  # even when a chunk failed: none may still run when the count is restored
         setter(before)
-    return results + [future.result() for future in futures]

@@ -2,6 +2,7 @@
 
 import itertools
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -22,9 +23,9 @@ def test_chunks_cover_the_batch_in_order_with_balanced_sizes(n, parts):
     assert max(sizes) - min(sizes) <= 1 and len(pieces) == min(n, parts)
 
 
-needs_thread_local_blas = pytest.mark.skipif(
+needs_blas_setter = pytest.mark.skipif(
     parallel._blas_local_threads() is None,
-    reason="this NumPy's OpenBLAS has no per-thread setter, so map_batch runs every job on one thread",
+    reason="this NumPy's BLAS has no OpenBLAS thread-count setter, so map_batch runs every job on one thread",
 )
 
 
@@ -34,7 +35,7 @@ def split_even_tiny_jobs(monkeypatch):
     monkeypatch.setattr(parallel, "MIN_WORK", 0)
 
 
-@needs_thread_local_blas
+@needs_blas_setter
 def test_map_batch_returns_each_chunks_result_in_order(monkeypatch):
     monkeypatch.setenv("KAGGLE_DIGITS_THREADS", "3")
     seen = parallel.map_batch(lambda rows: (rows.start, rows.stop), 48, work=1)
@@ -42,13 +43,35 @@ def test_map_batch_returns_each_chunks_result_in_order(monkeypatch):
     assert all(a[1] == b[0] for a, b in itertools.pairwise(seen))
 
 
-@needs_thread_local_blas
+@needs_blas_setter
 def test_small_jobs_stay_on_the_calling_thread(monkeypatch):
     monkeypatch.setenv("KAGGLE_DIGITS_THREADS", "2")
     monkeypatch.setattr(parallel, "MIN_WORK", 1000)
     threads = parallel.map_batch(lambda rows: threading.current_thread(), 64, work=999)
     assert threads == [threading.current_thread()]
     assert len(parallel.map_batch(lambda rows: rows, 64, work=1000)) == 2
+
+
+@needs_blas_setter
+def test_every_chunk_runs_its_gemms_on_one_blas_thread_and_the_count_comes_back_after_the_last(monkeypatch):
+    monkeypatch.setenv("KAGGLE_DIGITS_THREADS", "2")
+    setter = parallel._blas_local_threads()
+    before = setter(2)  # OpenBLAS's count is process-wide: what every thread sees, whoever set it
+    seen = []
+
+    def kernel(rows: slice) -> None:
+        if rows.start:
+            time.sleep(0.1)  # the pool's chunk ends after the caller's own
+        current = setter(1)
+        setter(current)
+        seen.append(current)
+
+    try:
+        parallel.map_batch(kernel, 64, parallel.MIN_WORK)
+        assert seen == [1, 1]
+        assert setter(2) == 2  # restored, for the GEMMs that run outside the chunks
+    finally:
+        setter(before)
 
 
 def _step(threads: str, monkeypatch) -> tuple[np.ndarray, list[np.ndarray]]:
@@ -62,7 +85,7 @@ def _step(threads: str, monkeypatch) -> tuple[np.ndarray, list[np.ndarray]]:
     return logits, [g.copy() for _, g in net.parameter_pairs()]
 
 
-@needs_thread_local_blas
+@needs_blas_setter
 def test_a_training_step_gives_the_same_logits_and_gradients_on_one_thread_or_several(monkeypatch):
     logits_1, grads_1 = _step("1", monkeypatch)
     logits_n, grads_n = _step("4", monkeypatch)
