@@ -1,12 +1,13 @@
 """Batch-parallel kernels: split the batch axis into one contiguous chunk per CPU core and run them on threads.
 
-NumPy and OpenBLAS release the GIL inside their loops, so threads give real parallelism. While chunks run side by
-side every GEMM is held to one OpenBLAS thread, so each chunk's GEMM runs on its own core instead of all of them
-fighting over OpenBLAS's shared pool. OpenBLAS's thread count is process-wide in the builds NumPy ships (its
-`openblas_set_num_threads_local` sets the same number for every thread), so the calling thread sets it before any
-chunk starts and restores it only after the last one ends: set per thread, a chunk could find it restored halfway,
-and a run's bits would depend on which thread got there first. Where that call is missing (another BLAS, another
-OS), kernels run serially on the caller's thread and OpenBLAS threads each GEMM as before.
+NumPy and OpenBLAS release the GIL inside their loops, so threads give real parallelism. Once a batch is split, the
+kernel threads own the cores, and from then on every GEMM of the process runs on one OpenBLAS thread: its own
+threads spin for a while after each call and would fight the kernel threads for the cores (with them back for the
+dense layers between kernels, one `fast` run trained 1.7x slower). OpenBLAS's thread count is process-wide in the
+builds NumPy ships (its `openblas_set_num_threads_local` sets the same number for every thread), so it is set once,
+before the first chunk starts, and never toggled per call: toggled, a chunk could find it restored halfway and a
+run's bits would depend on which thread got there first. Where that call is missing (another BLAS, another OS),
+kernels run serially on the caller's thread and OpenBLAS threads each GEMM as before.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import itertools
 import os
 import threading
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor, wait
 from functools import cache
 from typing import TypeVar
 
@@ -93,20 +94,25 @@ def map_batch(kernel: Callable[[slice], T], n: int, work: int) -> list[T]:
 
     `work` (elements or multiply-adds for the whole batch) keeps small jobs, like a dense layer's activations, on the
     calling thread. Otherwise the calling thread runs the first chunk itself and the pool the rest, every GEMM on
-    one OpenBLAS thread until the last chunk is done.
+    one OpenBLAS thread (`hold_blas_to_one_thread`).
     """
     threads = workers()  # validates KAGGLE_DIGITS_THREADS on every path
     parts = max(1, min(threads, n // MIN_CHUNK)) if work >= MIN_WORK else 1
     if parts == 1:
         return [kernel(slice(0, n))]
+    hold_blas_to_one_thread()
     first, *rest = chunks(n, parts)
-    setter = _blas_local_threads()
-    before = setter(1)  # process-wide: set before the first chunk starts
-    futures: list[Future[T]] = []
+    futures = [_executor(parts - 1).submit(kernel, rows) for rows in rest]
     try:
-        futures = [_executor(parts - 1).submit(kernel, rows) for rows in rest]
         results = [kernel(first)]
-        return results + [future.result() for future in futures]
     finally:
-        wait(futures)  # even when a chunk failed: none may still run when the count is restored
-        setter(before)
+        wait(futures)  # a failed chunk leaves none of the others running behind it
+    return results + [future.result() for future in futures]
+
+
+@cache
+def hold_blas_to_one_thread() -> None:
+    """From now on, one OpenBLAS thread per GEMM in this process (set once, before any chunk runs beside another)."""
+    setter = _blas_local_threads()
+    if setter is not None:
+        setter(1)

@@ -53,25 +53,23 @@ def test_small_jobs_stay_on_the_calling_thread(monkeypatch):
 
 
 @needs_blas_setter
-def test_every_chunk_runs_its_gemms_on_one_blas_thread_and_the_count_comes_back_after_the_last(monkeypatch):
+def test_once_a_batch_is_split_every_gemm_runs_on_one_blas_thread(monkeypatch):
     monkeypatch.setenv("KAGGLE_DIGITS_THREADS", "2")
     setter = parallel._blas_local_threads()
-    before = setter(2)  # OpenBLAS's count is process-wide: what every thread sees, whoever set it
+    parallel.hold_blas_to_one_thread.cache_clear()  # as in a fresh process: OpenBLAS on its default threads
+    setter(2)
     seen = []
 
     def kernel(rows: slice) -> None:
         if rows.start:
             time.sleep(0.1)  # the pool's chunk ends after the caller's own
-        current = setter(1)
+        current = setter(1)  # OpenBLAS's count is process-wide: what every thread sees, whoever set it
         setter(current)
         seen.append(current)
 
-    try:
-        parallel.map_batch(kernel, 64, parallel.MIN_WORK)
-        assert seen == [1, 1]
-        assert setter(2) == 2  # restored, for the GEMMs that run outside the chunks
-    finally:
-        setter(before)
+    parallel.map_batch(kernel, 64, parallel.MIN_WORK)
+    assert seen == [1, 1]
+    assert setter(1) == 1  # and it stays so between kernels: OpenBLAS's spinning threads never come back
 
 
 def _step(threads: str, monkeypatch) -> tuple[np.ndarray, list[np.ndarray]]:
