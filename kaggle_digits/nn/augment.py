@@ -52,7 +52,7 @@ class AffineAugment:
         def warp(rows: slice) -> None:
             out[rows] = bilinear_sample(images[rows], src_y[rows], src_x[rows])  # per image: same bits, any split
 
-        map_batch(warp, n, 8 * out.size)
+        map_batch(warp, n, 8 * out.size, gemm=False)
         return out
 
 

@@ -89,18 +89,20 @@ def chunks(n: int, parts: int) -> list[slice]:
     return [slice(a, b) for a, b in itertools.pairwise(bounds) if b > a]
 
 
-def map_batch(kernel: Callable[[slice], T], n: int, work: int) -> list[T]:
+def map_batch(kernel: Callable[[slice], T], n: int, work: int, gemm: bool = True) -> list[T]:
     """kernel(rows) for contiguous row slices covering a batch of n, one per worker; results in order.
 
     `work` (elements or multiply-adds for the whole batch) keeps small jobs, like a dense layer's activations, on the
-    calling thread. Otherwise the calling thread runs the first chunk itself and the pool the rest, every GEMM on
-    one OpenBLAS thread (`hold_blas_to_one_thread`).
+    calling thread. Otherwise the calling thread runs the first chunk itself and the pool the rest; a kernel that
+    multiplies matrices (`gemm`) first holds every GEMM to one OpenBLAS thread (`hold_blas_to_one_thread`), while
+    one that does not (the training warp) leaves OpenBLAS as it is, so an mlp's dense layers keep its threads.
     """
     threads = workers()  # validates KAGGLE_DIGITS_THREADS on every path
     parts = max(1, min(threads, n // MIN_CHUNK)) if work >= MIN_WORK else 1
     if parts == 1:
         return [kernel(slice(0, n))]
-    hold_blas_to_one_thread()
+    if gemm:
+        hold_blas_to_one_thread()
     first, *rest = chunks(n, parts)
     futures = [_executor(parts - 1).submit(kernel, rows) for rows in rest]
     try:

@@ -67,6 +67,8 @@ def test_once_a_batch_is_split_every_gemm_runs_on_one_blas_thread(monkeypatch):
         setter(current)
         seen.append(current)
 
+    parallel.map_batch(lambda rows: rows, 64, parallel.MIN_WORK, gemm=False)
+    assert setter(2) == 2  # a split without GEMMs (the training warp) leaves OpenBLAS's threads to the dense layers
     parallel.map_batch(kernel, 64, parallel.MIN_WORK)
     assert seen == [1, 1]
     assert setter(1) == 1  # and it stays so between kernels: OpenBLAS's spinning threads never come back
