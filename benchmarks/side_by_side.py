@@ -55,7 +55,7 @@ def run_once(args: list[str], jobs: int, cores: str, root: Path, one_thread: boo
     wall = time.perf_counter() - started
     if process.returncode != 0:
         raise SystemExit(f"{' '.join(command)} failed:\n{process.stderr.read()}")
-    (run_dir,) = (folder / "runs").iterdir()
+    run_dir = max((folder / "runs").iterdir())  # the newest: run names begin with their start time
     record = json.loads((run_dir / "metrics.json").read_text())
     estimate = record["estimate"] or {}
     correct = round(estimate.get("accuracy", 0) * estimate.get("rows", 0))
