@@ -7,7 +7,10 @@ import math
 import numpy as np
 
 OPTIMIZERS = ("gd", "momentum", "adam")
-SCHEDULES = ("constant", "cosine")
+SCHEDULES = ("constant", "cosine", "one-cycle")
+ONE_CYCLE_RISE = 0.3  # share of the steps spent rising (torch OneCycleLR's pct_start)
+ONE_CYCLE_START = 25.0  # the rise starts at peak / 25 (div_factor)
+ONE_CYCLE_END = 1e4  # and the fall ends at start / 1e4 (final_div_factor)
 
 
 class Optimizer:
@@ -93,24 +96,38 @@ class Adam(Optimizer):
             p -= tmp  # p -= step * m / (sqrt(v) + eps), in place without temporaries
 
 
-def make_optimizer(name: str, pairs, momentum: float = 0.9, weight_decay: float = 0.0) -> Optimizer:
-    """Build an optimiser by its preset name."""
+def make_optimizer(
+    name: str, pairs, momentum: float = 0.9, weight_decay: float = 0.0, betas: tuple[float, float] = (0.9, 0.999)
+) -> Optimizer:
+    """Build an optimiser by its preset name (`betas` are Adam's moment decays)."""
     if name == "gd":
         return GradientDescent(pairs, momentum=0.0, weight_decay=weight_decay)
     if name == "momentum":
         return GradientDescent(pairs, momentum=momentum, weight_decay=weight_decay)
     if name == "adam":
-        return Adam(pairs, weight_decay=weight_decay)
+        return Adam(pairs, beta1=betas[0], beta2=betas[1], weight_decay=weight_decay)
     raise ValueError(f"unknown optimizer {name!r}; choose one of {', '.join(OPTIMIZERS)}")
 
 
+def cosine_between(start: float, end: float, progress: float) -> float:
+    """From `start` (progress 0) to `end` (progress 1) along half a cosine."""
+    return end + (start - end) * 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
+
+
 def learning_rate_at(schedule: str, base: float, step: int, total_steps: int, warmup_steps: int = 0) -> float:
-    """Learning rate for 0-based `step`: constant, or linear warm-up then cosine decay to zero."""
+    """Learning rate for 0-based `step`: constant; linear warm-up then cosine decay to zero; or one-cycle
+    (Smith's super-convergence as torch's OneCycleLR draws it: a cosine rise from base / 25 to `base` over the first
+    30 % of the steps, then a cosine fall to base / 250,000)."""
     if schedule == "constant":
         return base
     if schedule == "cosine":
         if step < warmup_steps:
             return base * (step + 1) / warmup_steps
-        progress = (step - warmup_steps) / max(1, total_steps - warmup_steps)
-        return base * 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
+        return cosine_between(base, 0.0, (step - warmup_steps) / max(1, total_steps - warmup_steps))
+    if schedule == "one-cycle":
+        start = base / ONE_CYCLE_START
+        peak_step = ONE_CYCLE_RISE * total_steps - 1
+        if step <= peak_step:
+            return cosine_between(start, base, step / peak_step if peak_step > 0 else 1.0)
+        return cosine_between(base, start / ONE_CYCLE_END, (step - peak_step) / (total_steps - 1 - peak_step))
     raise ValueError(f"unknown schedule {schedule!r}; choose one of {', '.join(SCHEDULES)}")

@@ -32,12 +32,16 @@ FIELD_FLAGS = {
     "learning_rate": "--lr",
     "hidden_sizes": "--hidden",
     "conv_channels": "--channels",
+    "adam_betas": "--betas",
     "members": "--ensemble",
     "tta": "--tta",
     "true_digit": "--true",
     "predicted_digit": "--pred",
 }
-WITHOUT_FLAG = {"architecture", "init", "momentum", "weight_decay", "warmup_epochs", "eval_every", "batchnorm"}
+WITHOUT_FLAG = {
+    "architecture", "init", "momentum", "weight_decay", "warmup_epochs", "eval_every", "batchnorm", "first_kernel",
+    "pool_every",
+}  # fmt: skip
 
 
 def flag_of(field: str) -> str:
@@ -161,6 +165,20 @@ def parse_sizes(text: str | None, option: str) -> tuple[int, ...] | None:
     if not all(part.isascii() and part.isdigit() for part in parts):
         raise KaggleDigitsError(f"{option} {text}: give whole numbers separated by commas, e.g. {example}")
     return tuple(int(part) for part in parts)
+
+
+def parse_betas(text: str | None) -> tuple[float, float] | None:
+    """'0.7,0.9' → (0.7, 0.9), Adam's two decays; the config's rule judges the values."""
+    if text is None:
+        return None
+    parts = text.split(",")
+    try:
+        betas = tuple(float(part) for part in parts)
+    except ValueError:
+        betas = ()
+    if len(betas) != 2:
+        raise ConfigError({"adam_betas": text}, FIELD_RULES["adam_betas"][1])
+    return betas
 
 
 def parse_dev_size(text: str | None) -> float | int | None:

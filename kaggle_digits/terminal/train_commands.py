@@ -28,6 +28,7 @@ from .app import (
     data_source,
     given,
     one_of,
+    parse_betas,
     parse_dev_size,
     parse_sizes,
 )
@@ -56,7 +57,10 @@ def train(
     ] = None,
     dropout: Annotated[float | None, typer.Option(help="Dropout rate after each hidden layer.")] = None,
     optimizer: Annotated[Optimizer | None, typer.Option(help="The update rule.")] = None,
-    schedule: Annotated[Schedule | None, typer.Option(help="Learning rate: constant, or cosine after warm-up.")] = None,
+    schedule: Annotated[
+        Schedule | None, typer.Option(help="Learning rate: constant, cosine after warm-up, or one-cycle.")
+    ] = None,
+    betas: Annotated[str | None, typer.Option(help="Adam's two moment decays, e.g. 0.9,0.999.")] = None,
     augment: Annotated[
         bool | None, typer.Option("--augment/--no-augment", help="Random shifts, rotations, zoom.", show_default=False)
     ] = None,
@@ -152,6 +156,7 @@ def train(
         conv_channels=parse_sizes(channels, "--channels"),
         dropout=dropout,
         optimizer=optimizer,
+        adam_betas=parse_betas(betas),
         schedule=schedule,
         augment=augment,
         elastic=elastic,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..constants import IMAGE_SIDE, N_CLASSES, N_PIXELS
-from .config import TrainConfig
+from .config import TrainConfig, cnn_sides
 
 
 def conv_layer(config: TrainConfig, kind: str, c_in: int, c_out: int, k: int, **extra: int) -> list[dict[str, Any]]:
@@ -43,22 +43,24 @@ def architecture(config: TrainConfig) -> dict[str, Any]:
     mlp: Dense → ReLU (→ Dropout) per hidden size, then Dense to 10 classes.
     strided: Deotte's blocks (see `strided_blocks`), then the mlp head.
     cnn: blocks of two 3x3 valid convolutions (→ BatchNorm) → ReLU, each block closed by a 2x2 max-pool, then the
-    mlp head on the flattened features. A block's last ReLU comes after its pool: max and ReLU commute (values and
+    mlp head on the flattened features; `first_kernel` widens the first convolution and `pool_every=1` pools
+    after each one (tuomaso's 5x5-pool-3x3-pool). A pool comes before its ReLU: max and ReLU commute (values and
     gradients alike), and the ReLU then touches a quarter of the values. Parameter layers keep their positions.
     """
     layers: list[dict[str, Any]] = []
     n_in = N_PIXELS
     input_shape = [N_PIXELS]
     if config.architecture == "cnn":
-        channels, side = 1, IMAGE_SIDE
+        channels = 1
         input_shape = [1, IMAGE_SIDE, IMAGE_SIDE]
+        sides = cnn_sides(config.conv_channels, config.first_kernel, config.pool_every)
         for position, out_channels in enumerate(config.conv_channels):
             layers.append(
                 {
                     "type": "conv2d",
                     "in_channels": channels,
                     "out_channels": out_channels,
-                    "kernel_size": 3,
+                    "kernel_size": config.first_kernel if position == 0 else 3,
                     "padding": 0,
                     "init": "he",
                     "bias": not config.batchnorm,
@@ -66,13 +68,12 @@ def architecture(config: TrainConfig) -> dict[str, Any]:
             )
             if config.batchnorm:
                 layers.append({"type": "batchnorm", "channels": out_channels, "momentum": 0.9, "eps": 1e-5})
-            channels, side = out_channels, side - 2
-            if position % 2 == 1:
+            channels = out_channels
+            if (position + 1) % config.pool_every == 0:
                 layers.append({"type": "maxpool2d", "size": 2})  # before the ReLU: the same maths on 1/4 the values
-                side //= 2
             layers.append({"type": "relu"})
         layers.append({"type": "flatten"})
-        n_in = channels * side * side
+        n_in = channels * sides[-1] ** 2
     if config.architecture == "strided":
         input_shape = [1, IMAGE_SIDE, IMAGE_SIDE]
         layers, channels, side = strided_blocks(config)

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..constants import IMAGE_SIDE
 from ..errors import ConfigError
 from ..nn.layers import INITS
 from ..nn.network import MAX_VIEWS
@@ -15,6 +16,7 @@ from ..nn.optim import OPTIMIZERS, SCHEDULES
 
 ARCHITECTURES = ("mlp", "cnn", "strided")
 KEEP = ("last", "best")
+ADAM_BETAS = (0.9, 0.999)  # Kingma & Ba's decays
 
 
 def _finite(low: float, high: float = math.inf, high_open: bool = True) -> Callable[[Any], bool]:
@@ -50,6 +52,22 @@ def _positive(v: Any) -> bool:
     return _finite(0)(v) and v > 0
 
 
+def _betas(v: Any) -> bool:
+    return isinstance(v, tuple) and len(v) == 2 and all(_finite(0, 1)(b) for b in v)
+
+
+def cnn_sides(conv_channels: tuple[int, ...], first_kernel: int, pool_every: int) -> list[int]:
+    """The feature map's side after each convolution of a cnn (after its max-pool where one follows): valid
+    convolutions, the first `first_kernel` wide and the rest 3, a 2x2 pool after every `pool_every`-th."""
+    sides, side = [], IMAGE_SIDE
+    for position in range(len(conv_channels)):
+        side -= (first_kernel if position == 0 else 3) - 1
+        if (position + 1) % pool_every == 0:
+            side //= 2
+        sides.append(side)
+    return sides
+
+
 # Each field's limit, once: (accepts, the fix a message gives). Checks across fields are in TrainConfig.check().
 FIELD_RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "architecture": (_one_of(ARCHITECTURES), f"choose {' or '.join(ARCHITECTURES)}"),
@@ -57,7 +75,10 @@ FIELD_RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "hidden_sizes": (_sizes, "give layer sizes ≥ 1, e.g. 512,256"),
     "init": (_one_of(INITS), f"choose one of {', '.join(INITS)}"),
     "dropout": (_finite(0, 1), "use a rate in [0, 1), e.g. 0.2"),
+    "first_kernel": (lambda v: v in (3, 5, 7), "use 3, 5 or 7"),
+    "pool_every": (lambda v: v in (1, 2), "use 1 (a max-pool after every convolution) or 2 (after every second)"),
     "optimizer": (_one_of(OPTIMIZERS), f"choose one of {', '.join(OPTIMIZERS)}"),
+    "adam_betas": (_betas, "give two decays in [0, 1), e.g. 0.9,0.999"),
     "learning_rate": (_positive, "use a finite rate > 0, e.g. 0.001"),
     "momentum": (_finite(0, 1), "use a value in [0, 1), e.g. 0.9"),
     "weight_decay": (_finite(0), "use a finite value ≥ 0, e.g. 0.0001"),
@@ -96,6 +117,8 @@ class TrainConfig:
     preset: str
     architecture: str = "mlp"
     conv_channels: tuple[int, ...] = ()  # cnn only: 3x3 convolutions, a 2x2 max-pool after every second one
+    first_kernel: int = 3  # cnn only: the side of the first convolution's kernel
+    pool_every: int = 2  # cnn only: a 2x2 max-pool after every second convolution, or (1) after each
     batchnorm: bool = False
     hidden_sizes: tuple[int, ...] = (256, 128)
     init: str = "he"
@@ -103,6 +126,7 @@ class TrainConfig:
     optimizer: str = "adam"
     learning_rate: float = 1e-3
     momentum: float = 0.9
+    adam_betas: tuple[float, float] = ADAM_BETAS  # decays of Adam's two moment averages
     weight_decay: float = 0.0
     schedule: str = "cosine"
     warmup_epochs: float = 0.0
@@ -140,6 +164,27 @@ class TrainConfig:
                 "32,32,32,64,64,64",
             ),
             (
+                self.architecture != "cnn"
+                or min(cnn_sides(self.conv_channels, self.first_kernel, self.pool_every)) >= 1,
+                {"conv_channels": self.conv_channels, "first_kernel": self.first_kernel, "pool_every": self.pool_every},
+                "the feature map shrinks below one pixel; use fewer convolutions or pool less often",
+            ),
+            (
+                self.architecture == "cnn" or (self.first_kernel, self.pool_every) == (3, 2),
+                {"first_kernel": self.first_kernel, "pool_every": self.pool_every},
+                "only the cnn architecture takes these (try the cnn preset)",
+            ),
+            (
+                self.optimizer == "adam" or self.adam_betas == ADAM_BETAS,
+                {"adam_betas": self.adam_betas, "optimizer": self.optimizer},
+                "only adam has betas; use --optimizer adam",
+            ),
+            (
+                self.schedule != "one-cycle" or not self.warmup_epochs,
+                {"schedule": self.schedule, "warmup_epochs": self.warmup_epochs},
+                "one-cycle rises over its first 30 % of steps by itself; set warmup_epochs to 0",
+            ),
+            (
                 self.architecture != "mlp" or not self.conv_channels,
                 {"conv_channels": self.conv_channels},
                 "only cnn presets have convolutions (try the cnn preset)",
@@ -171,7 +216,7 @@ class TrainConfig:
     def from_dict(cls, values: dict[str, Any]) -> TrainConfig:
         known = {f.name for f in dataclasses.fields(cls)}
         cleaned = {k: v for k, v in values.items() if k in known}
-        for name in ("hidden_sizes", "conv_channels"):
+        for name in ("hidden_sizes", "conv_channels", "adam_betas"):
             if name in cleaned:
                 cleaned[name] = tuple(cleaned[name])
         dev_size = cleaned.get("dev_size")

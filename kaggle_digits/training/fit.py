@@ -120,7 +120,7 @@ class Trainer:
         self.network, self.split, self.config, self.rng = network, split, config, rng
         self.augment, self.on_event, self.on_epoch, self.part = augment, on_event, on_epoch, part
         self.optimizer = make_optimizer(
-            config.optimizer, network.parameter_pairs(), config.momentum, config.weight_decay
+            config.optimizer, network.parameter_pairs(), config.momentum, config.weight_decay, config.adam_betas
         )
         self.batch = config.batch_size or len(split.X_train)
         self.steps_per_epoch = math.ceil(len(split.X_train) / self.batch)

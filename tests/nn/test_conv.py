@@ -168,6 +168,26 @@ def test_cnn_preset_shapes_and_whole_network_gradient():
                 np.testing.assert_allclose(layer.grads[name], expected, rtol=1e-4, atol=1e-8)
 
 
+def test_lean_preset_pools_after_each_convolution_and_its_whole_network_gradient_is_exact():
+    config = preset_config("lean", conv_channels=(3, 4), hidden_sizes=(6,))
+    net = build_network(architecture(config), np.random.default_rng(0), dtype=np.float64)
+    kinds = [layer.kind for layer in net.layers]
+    assert kinds == ["conv2d", "maxpool2d", "relu", "conv2d", "maxpool2d", "relu", "flatten", "dense", "relu", "dense"]
+    assert (net.layers[0].k, net.layers[3].k) == (5, 3) and "b" in net.layers[0].params  # no BatchNorm: biases
+    assert net.layers[7].n_in == 4 * 5 * 5  # 28 → 24 → 12 → 10 → 5, tuomaso's 800 inputs at 32 channels
+    rng = np.random.default_rng(1)
+    X = rng.random((3, 784))
+    y = np.array([4, 0, 9])
+    _, delta = cross_entropy(net.forward(X, training=True), y)
+    net.backward(delta)
+    for layer in net.layers:
+        for name, param in layer.params.items():
+            expected = numeric_grad(lambda: cross_entropy(net.forward(X, training=True), y)[0], param)
+            np.testing.assert_allclose(
+                layer.grads[name], expected, rtol=1e-4, atol=1e-8, err_msg=f"{layer.kind}.{name}"
+            )
+
+
 def test_a_tiny_cnn_lowers_its_loss_in_a_few_steps():
     images, y = blob_digits(80, np.random.default_rng(2))
     X = images.astype(np.float32) / 255

@@ -76,6 +76,30 @@ def test_bad_overrides_name_the_value_and_the_fix():
         preset_config("mlp", augment=False, elastic=20.0)
 
 
+@pytest.mark.parametrize(
+    ("preset", "overrides", "message"),
+    [
+        ("cnn", {"adam_betas": (0.9, 1.0)}, r"^adam_betas 0.9,1: give two decays in \[0, 1\)"),
+        ("cnn", {"optimizer": "momentum", "adam_betas": (0.7, 0.9)}, "only adam has betas"),
+        ("cnn", {"schedule": "one-cycle", "warmup_epochs": 1.0}, r"^schedule one-cycle and warmup_epochs 1: one-cycle"),
+        ("mlp", {"pool_every": 1}, "only the cnn architecture takes these"),
+        ("cnn", {"first_kernel": 4}, r"^first_kernel 4: use 3, 5 or 7"),
+        ("cnn", {"pool_every": 1}, "the feature map shrinks below one pixel"),
+        ("lean", {"first_kernel": 7, "conv_channels": (8, 8, 8, 8)}, "the feature map shrinks below one pixel"),
+    ],
+)
+def test_the_recipe_knobs_refuse_what_they_cannot_mean(preset, overrides, message):
+    with pytest.raises(KaggleDigitsError, match=message):
+        preset_config(preset, **overrides)
+
+
+def test_choosing_another_schedule_drops_the_presets_cosine_warm_up():
+    assert preset_config("cnn").warmup_epochs == 1.0
+    assert preset_config("cnn", schedule="one-cycle").warmup_epochs == 0.0
+    assert preset_config("mlp", schedule="constant").warmup_epochs == 0.0
+    assert preset_config("mlp", schedule="cosine").warmup_epochs == 0.5
+
+
 def test_ensemble_averages_members_and_round_trips(tmp_path):
     config = preset_config("cnn", conv_channels=(2, 2), hidden_sizes=(8,))
     members = [build_network(architecture(config), np.random.default_rng(seed)) for seed in (1, 2, 3)]

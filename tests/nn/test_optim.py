@@ -60,3 +60,33 @@ def test_unknown_names_are_refused():
         make_optimizer("rmsprop", [])
     with pytest.raises(ValueError, match="unknown schedule"):
         learning_rate_at("step", 1.0, 0, 10)
+
+
+def test_one_cycle_rises_from_a_25th_to_the_peak_over_30_percent_then_falls_to_a_250000th():
+    total = 200
+    lrs = [learning_rate_at("one-cycle", 1.0, s, total) for s in range(total)]
+    peak = round(0.3 * total - 1)  # step 59: torch's OneCycleLR with pct_start 0.3
+    assert lrs[0] == pytest.approx(1 / 25) and lrs[peak] == pytest.approx(1.0) and max(lrs) == lrs[peak]
+    assert all(a < b for a, b in itertools.pairwise(lrs[: peak + 1]))
+    assert all(a > b for a, b in itertools.pairwise(lrs[peak:]))
+    assert lrs[-1] == pytest.approx(1 / 25 / 1e4)
+    halfway_up = learning_rate_at("one-cycle", 1.0, 59 // 2, total)  # a cosine: halfway in steps is halfway in rate
+    assert halfway_up == pytest.approx(1 / 25 + (1 - 1 / 25) * 0.5 * (1 - math.cos(math.pi * 29 / 59)))
+
+
+@pytest.mark.parametrize("total", [1, 2, 3, 4])
+def test_one_cycle_on_a_few_steps_stays_finite_and_within_the_peak(total):
+    lrs = [learning_rate_at("one-cycle", 0.5, s, total) for s in range(total)]
+    assert all(math.isfinite(lr) and 0 < lr <= 0.5 for lr in lrs)
+
+
+def test_adams_betas_are_the_moment_decays():
+    p, g = np.array([1.0]), np.array([2.0])
+    opt = make_optimizer("adam", [(p, g)], betas=(0.7, 0.9))
+    opt.step(0.1)
+    opt.step(0.1)
+    state = opt.state()
+    m = 0.7 * (0.3 * 2.0) + 0.3 * 2.0  # two steps of the same gradient
+    v = 0.9 * (0.1 * 4.0) + 0.1 * 4.0
+    np.testing.assert_allclose([state["m0"][0], state["v0"][0]], [m, v])
+    np.testing.assert_allclose(p, 1.0 - 0.2, rtol=1e-6)  # bias-corrected: each step moves by lr on a steady gradient

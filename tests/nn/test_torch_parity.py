@@ -21,10 +21,13 @@ def torch_twin(net):
         p = layer.params
         if layer.kind in ("conv2d", "strided_conv2d"):
             stride, padding = getattr(layer, "stride", 1), layer.padding
+            bias = "b" in p
             conv = nn.Conv2d(
-                layer.in_channels, layer.out_channels, layer.k, stride, padding, bias=False, dtype=torch.float64
+                layer.in_channels, layer.out_channels, layer.k, stride, padding, bias=bias, dtype=torch.float64
             )
             conv.weight.data = torch.tensor(p["W"])
+            if bias:
+                conv.bias.data = torch.tensor(p["b"])
             modules.append(conv)
         elif layer.kind == "batchnorm":
             bn = nn.BatchNorm2d(layer.channels, eps=layer.eps, momentum=1 - layer.momentum, dtype=torch.float64)
@@ -44,8 +47,9 @@ def torch_twin(net):
     [
         preset_config("cnn", conv_channels=(4, 6), hidden_sizes=(16,), dropout=0.0),
         preset_config("strided", conv_channels=(2, 3, 4, 4, 5, 6), hidden_sizes=(16,), dropout=0.0),
+        preset_config("lean", conv_channels=(3, 4), hidden_sizes=(16,)),
     ],
-    ids=["cnn", "strided"],
+    ids=["cnn", "strided", "lean"],
 )
 def test_forward_gradients_and_running_statistics_match_pytorch(config):
     net = build_network(architecture(config), np.random.default_rng(0), dtype=np.float64)
@@ -64,7 +68,7 @@ def test_forward_gradients_and_running_statistics_match_pytorch(config):
     theirs = [m for m in twin if list(m.parameters())]
     for layer, module in zip(ours, theirs, strict=True):
         names = {
-            "conv2d": [("W", "weight")],
+            "conv2d": [("W", "weight")] + ([("b", "bias")] if "b" in layer.params else []),
             "strided_conv2d": [("W", "weight")],
             "batchnorm": [("gamma", "weight"), ("beta", "bias")],
         }

@@ -19,6 +19,7 @@ from kaggle_digits.nn.serialize import load_model
 from kaggle_digits.plots import misclassified_figure_size
 from kaggle_digits.submission import read_submission
 from kaggle_digits.terminal.cli import app
+from kaggle_digits.training.config import TrainConfig
 
 from helpers import png_size, tree
 
@@ -155,6 +156,19 @@ def test_channels_average_and_elastic_reach_the_network_and_the_record(runner, i
     assert [layer.out_channels for layer in model.layers if layer.kind == "conv2d"] == [2, 3]
 
 
+def test_the_lean_preset_and_adams_betas_reach_the_network_and_the_record(runner, in_tmp, blob_dir):
+    args = ["train", "--data-dir", str(blob_dir), "--preset", "lean", "--channels", "2,3", "--hidden", "8"]
+    result = runner.invoke(app, [*args, "--epochs", "1", "--betas", "0.8,0.95"])
+    assert result.exit_code == 0, result.output
+    run_dir = next((in_tmp / "runs").iterdir())
+    config = json.loads((run_dir / "metrics.json").read_text())["config"]
+    assert config["adam_betas"] == [0.8, 0.95] and config["schedule"] == "one-cycle"
+    assert (config["first_kernel"], config["pool_every"]) == (5, 1)
+    model, info = load_model(run_dir / "model.npz")
+    assert [layer.k for layer in model.layers if layer.kind == "conv2d"] == [5, 3]
+    assert TrainConfig.from_dict(info["config"]).adam_betas == (0.8, 0.95)
+
+
 @pytest.mark.parametrize(("extra", "members"), [([], 3), (["--ensemble", "1"], 1)])
 def test_the_best_preset_trains_its_own_ensemble_unless_told_otherwise(runner, in_tmp, blob_dir, extra, members):
     args = ["train", "--data-dir", str(blob_dir), "--preset", "best", "--channels", "2,2", "--hidden", "4"]
@@ -185,6 +199,10 @@ def test_the_best_preset_trains_its_own_ensemble_unless_told_otherwise(runner, i
         (["--channels", "8,x"], "--channels 8,x: give whole numbers separated by commas, e.g. 32,32,64,64"),
         (["--channels", "8,8"], "--channels 8,8: only cnn presets have convolutions"),
         (["--preset", "cnn", "--channels", "8,8,8"], "--channels 8,8,8: a cnn takes 2 or 4 channel counts"),
+        (["--betas", "0.7"], "--betas 0.7: give two decays in [0, 1), e.g. 0.9,0.999"),
+        (["--betas", "0.9,x"], "--betas 0.9,x: give two decays"),
+        (["--betas", "0.9,1"], "--betas 0.9,1: give two decays in [0, 1)"),
+        (["--betas", "0.7,0.9", "--optimizer", "momentum"], "--betas 0.7,0.9 and --optimizer momentum: only adam"),
         (["--average", "1.5"], "--average 1.5: use a decay in [0, 1) such as 0.999"),
         (["--elastic", "20", "--no-augment"], "--elastic 20: works with --augment only"),
         (["--elastic", "-1", "--augment"], "--elastic -1: use a finite strength ≥ 0"),
