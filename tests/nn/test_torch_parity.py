@@ -1,4 +1,5 @@
-"""Where PyTorch is installed (`make bench` installs it): a conv/BatchNorm/pool/dense stack gives torch's numbers."""
+"""Where PyTorch is installed (`make bench` installs it): a conv/BatchNorm/pool/dense stack gives torch's numbers,
+and the one-cycle schedule torch's rates."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import pytest
 
 from kaggle_digits.nn.losses import cross_entropy
 from kaggle_digits.nn.network import build_network
+from kaggle_digits.nn.optim import learning_rate_at
 from kaggle_digits.training.architecture import architecture
 from kaggle_digits.training.presets import preset_config
 
@@ -78,3 +80,19 @@ def test_forward_gradients_and_running_statistics_match_pytorch(config):
             np.testing.assert_allclose(got, expected, rtol=1e-7, atol=1e-12, err_msg=f"{layer.kind}.{mine}")
         if layer.kind == "batchnorm":  # (torch's running variance is the unbiased one; ours the biased one)
             np.testing.assert_allclose(layer.buffers["mean"], module.running_mean.numpy(), rtol=1e-9)
+
+
+@pytest.mark.parametrize("total_steps", [10, 57, 300])
+def test_one_cycle_gives_torchs_one_cycle_rates(total_steps):
+    weight = torch.nn.Parameter(torch.zeros(1))
+    optimizer = torch.optim.Adam([weight], lr=0.01)
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(
+        optimizer, max_lr=0.01, total_steps=total_steps, cycle_momentum=False
+    )
+    theirs = []
+    for _ in range(total_steps):
+        theirs.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        scheduler.step()
+    ours = [learning_rate_at("one-cycle", 0.01, step, total_steps) for step in range(total_steps)]
+    np.testing.assert_allclose(ours, theirs, rtol=1e-9, atol=1e-15)
