@@ -138,9 +138,16 @@ def closed_output_stops() -> Iterator[None]:
 
 
 def describe(config: TrainConfig) -> str:
-    """784-512-256-10, conv32-conv32-pool-conv64-conv64-pool-fc256-10, or 32C3-32C3-32C5S2-…-fc128-10."""
+    """784-512-256-10, conv32-conv32-pool-conv64-conv64-pool-fc256-10, conv24(5x5)-pool-conv32-pool-fc256-10, or
+    32C3-32C3-32C5S2-…-fc128-10."""
     if config.architecture == "cnn":
-        convs = [f"conv{c}" + ("-pool" if i % 2 else "") for i, c in enumerate(config.conv_channels)]
+        k = config.first_kernel
+        convs = [
+            f"conv{c}"
+            + (f"({k}x{k})" if i == 0 and k != 3 else "")
+            + ("-pool" if (i + 1) % config.pool_every == 0 else "")
+            for i, c in enumerate(config.conv_channels)
+        ]
         return "-".join([*convs, *(f"fc{h}" for h in config.hidden_sizes), "10"])
     if config.architecture == "strided":
         convs = [f"{c}C5S2" if i % 3 == 2 else f"{c}C3" for i, c in enumerate(config.conv_channels)]

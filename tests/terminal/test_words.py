@@ -15,7 +15,7 @@ from kaggle_digits.jobs import parts as train_job
 from kaggle_digits.jobs.listing import list_runs
 from kaggle_digits.plots import curves_figure
 from kaggle_digits.terminal.cli import app
-from kaggle_digits.terminal.display import TrainingProgress, runs_table
+from kaggle_digits.terminal.display import TrainingProgress, describe, runs_table
 from kaggle_digits.training.fit import TrainEvent
 from kaggle_digits.training.presets import preset_config
 
@@ -86,3 +86,16 @@ def test_a_narrow_runs_table_shows_notes_as_written(runner, in_tmp, blob_dir):
     console = Console(file=io.StringIO(), width=100)
     console.print(runs_table(list_runs(Path("runs")), Path("runs"), 100))
     assert "[bold]x[/] [red]" in console.file.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("preset", "words"),
+    [
+        ("mlp", "784-512-256-10"),
+        ("cnn", "conv32-conv32-pool-conv64-conv64-pool-fc256-10"),
+        ("lean", "conv24(5x5)-pool-conv32-pool-fc256-10"),
+        ("strided", "32C3-32C3-32C5S2-64C3-64C3-64C5S2-fc128-10"),
+    ],
+)
+def test_a_network_is_described_as_it_is_built(preset, words):
+    assert describe(preset_config(preset)) == words
