@@ -138,6 +138,19 @@ def test_batchnorm_normalises_and_tracks_running_statistics():
     np.testing.assert_allclose(layer.forward(X, training=False), Y, rtol=1e-4, atol=1e-6)
 
 
+def check_network_gradients(net, y, kinds):
+    """Backprop through the whole network on random images against finite differences, for the layers of `kinds`."""
+    X = np.random.default_rng(1).random((len(y), 784))  # (N, 784)
+    net.backward(cross_entropy(net.forward(X, training=True), y)[1])
+    for layer in net.layers:
+        if layer.kind in kinds:
+            for name, param in layer.params.items():
+                expected = numeric_grad(lambda: cross_entropy(net.forward(X, training=True), y)[0], param)
+                np.testing.assert_allclose(
+                    layer.grads[name], expected, rtol=1e-4, atol=1e-8, err_msg=f"{layer.kind}.{name}"
+                )
+
+
 def test_cnn_preset_shapes_and_whole_network_gradient():
     config = preset_config("cnn", conv_channels=(2, 3), hidden_sizes=(5,), dropout=0.0)
     net = build_network(architecture(config), np.random.default_rng(0), dtype=np.float64)
@@ -156,16 +169,7 @@ def test_cnn_preset_shapes_and_whole_network_gradient():
         "dense",
     ]
     assert net.layers[8].n_in == 3 * 12 * 12
-    rng = np.random.default_rng(1)
-    X = rng.random((3, 784))
-    y = np.array([1, 7, 3])
-    _, delta = cross_entropy(net.forward(X, training=True), y)
-    net.backward(delta)
-    for layer in net.layers:
-        if layer.kind in ("conv2d", "dense"):
-            for name, param in layer.params.items():
-                expected = numeric_grad(lambda: cross_entropy(net.forward(X, training=True), y)[0], param)
-                np.testing.assert_allclose(layer.grads[name], expected, rtol=1e-4, atol=1e-8)
+    check_network_gradients(net, np.array([1, 7, 3]), kinds=("conv2d", "dense"))
 
 
 def test_lean_preset_pools_after_each_convolution_and_its_whole_network_gradient_is_exact():
@@ -175,17 +179,7 @@ def test_lean_preset_pools_after_each_convolution_and_its_whole_network_gradient
     assert kinds == ["conv2d", "maxpool2d", "relu", "conv2d", "maxpool2d", "relu", "flatten", "dense", "relu", "dense"]
     assert (net.layers[0].k, net.layers[3].k) == (5, 3) and "b" in net.layers[0].params  # no BatchNorm: biases
     assert net.layers[7].n_in == 4 * 5 * 5  # 28 → 24 → 12 → 10 → 5, tuomaso's 800 inputs at 32 channels
-    rng = np.random.default_rng(1)
-    X = rng.random((3, 784))
-    y = np.array([4, 0, 9])
-    _, delta = cross_entropy(net.forward(X, training=True), y)
-    net.backward(delta)
-    for layer in net.layers:
-        for name, param in layer.params.items():
-            expected = numeric_grad(lambda: cross_entropy(net.forward(X, training=True), y)[0], param)
-            np.testing.assert_allclose(
-                layer.grads[name], expected, rtol=1e-4, atol=1e-8, err_msg=f"{layer.kind}.{name}"
-            )
+    check_network_gradients(net, np.array([4, 0, 9]), kinds=("conv2d", "dense"))
 
 
 def test_a_tiny_cnn_lowers_its_loss_in_a_few_steps():
