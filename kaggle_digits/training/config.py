@@ -165,7 +165,7 @@ class TrainConfig:
             ),
             (
                 self.architecture != "cnn"
-                or min(cnn_sides(self.conv_channels, self.first_kernel, self.pool_every)) >= 1,
+                or min(cnn_sides(self.conv_channels, self.first_kernel, self.pool_every), default=1) >= 1,
                 {"conv_channels": self.conv_channels, "first_kernel": self.first_kernel, "pool_every": self.pool_every},
                 "the feature map shrinks below one pixel; use fewer convolutions or pool less often",
             ),

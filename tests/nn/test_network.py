@@ -85,6 +85,7 @@ def test_bad_overrides_name_the_value_and_the_fix():
         ("mlp", {"pool_every": 1}, "only the cnn architecture takes these"),
         ("cnn", {"first_kernel": 4}, r"^first_kernel 4: use 3, 5 or 7"),
         ("cnn", {"pool_every": 1}, "the feature map shrinks below one pixel"),
+        ("cnn", {"conv_channels": ()}, "a cnn takes 2 or 4 channel counts"),
         ("lean", {"first_kernel": 7, "conv_channels": (8, 8, 8, 8)}, "the feature map shrinks below one pixel"),
     ],
 )
