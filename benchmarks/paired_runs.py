@@ -1,11 +1,11 @@
 """Two recipes judged on the same held-out rows: paired counts of images fixed and broken, and the two combined.
 
-Reads the held-out predictions two finished runs kept (`heldout.npz`): for `--folds` runs with the same seed and
-fold count these are out-of-fold predictions over the same folds, so every row is scored by networks of both
-recipes that never saw it. Prints each run's accuracy with its 95 % interval and training time, the images the
+Reads the held-out predictions two finished runs kept (`heldout.npz`): for `--folds` runs with the same fold count
+and split seed (`--seed`, or `--split-seed` where the networks' own seeds differ) these are out-of-fold predictions
+over the same folds, so every row is scored by networks of both recipes that never saw it. Prints each run's accuracy with its 95 % interval and training time, the images the
 second fixes and breaks against the first with an exact two-sided sign test on those two counts (McNemar), and the
-accuracy of both runs' softmax averaged (an honest out-of-fold estimate of submitting both runs' networks together,
-as `kaggle-digits ensemble A B` would).
+accuracy of both runs' softmax averaged (an honest out-of-fold estimate of submitting both runs' networks together;
+`kaggle-digits ensemble` itself combines dev-split runs of one preset only).
 
     python benchmarks/paired_runs.py runs/<recipe A> runs/<recipe B>
 """
@@ -20,6 +20,7 @@ import numpy as np
 
 from kaggle_digits.data import load_train
 from kaggle_digits.jobs.folders import load_run
+from kaggle_digits.jobs.plan import split_seed
 from kaggle_digits.jobs.record import wilson_interval
 from kaggle_digits.jobs.scoring import load_held_out
 
@@ -52,9 +53,9 @@ def main() -> None:
     first, second = kept
     if not np.array_equal(first.rows, second.rows):
         raise SystemExit("the runs held out different rows: train both with the same --seed and --folds/--dev-size")
-    folds = [(run.record.folds, run.record.config.seed) for run in runs]
+    folds = [(run.record.folds, split_seed(run.record.config)) for run in runs]
     if folds[0] != folds[1]:
-        raise SystemExit(f"the runs split differently (folds, seed): {folds[0]} against {folds[1]}")
+        raise SystemExit(f"the runs split differently (folds, split seed): {folds[0]} against {folds[1]}")
     labels = load_train(runs[0].record.data.folder).labels[first.rows]  # (M,)
     hits = [scored.proba.argmax(axis=1) == labels for scored in kept]  # 2 x (M,)
     both = (first.proba + second.proba).argmax(axis=1) == labels  # (M,)
