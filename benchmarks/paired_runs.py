@@ -1,11 +1,12 @@
 """Two recipes judged on the same held-out rows: paired counts of images fixed and broken, and the two combined.
 
-Reads the held-out predictions two finished runs kept (`heldout.npz`): for `--folds` runs with the same fold count
-and split seed (`--seed`, or `--split-seed` where the networks' own seeds differ) these are out-of-fold predictions
-over the same folds, so every row is scored by networks of both recipes that never saw it. Prints each run's accuracy with its 95 % interval and training time, the images the
-second fixes and breaks against the first with an exact two-sided sign test on those two counts (McNemar), and the
-accuracy of both runs' softmax averaged (an honest out-of-fold estimate of submitting both runs' networks together;
-`kaggle-digits ensemble` itself combines dev-split runs of one preset only).
+Reads the held-out predictions two finished runs kept (`heldout.npz`): for `--folds` runs with the same fold count and
+split seed (`--seed`, or `--split-seed` where the networks' own seeds differ) these are out-of-fold predictions over
+the same folds, so every row is scored by networks of both recipes that never saw it. Prints each run's accuracy with
+its 95 % interval and training time, the images the second fixes and breaks against the first with an exact two-sided
+sign test on those two counts (McNemar), and the accuracy of both runs' softmax averaged (an honest out-of-fold
+estimate of submitting both runs' networks together; `kaggle-digits ensemble` itself combines dev-split runs of one
+preset only).
 
     python benchmarks/paired_runs.py runs/<recipe A> runs/<recipe B>
 """
