@@ -7,6 +7,7 @@ import math
 import numpy as np
 
 OPTIMIZERS = ("gd", "momentum", "adam")
+ADAM_BETAS = (0.9, 0.999)  # Kingma & Ba's decays of the two moment averages
 SCHEDULES = ("constant", "cosine", "one-cycle")
 ONE_CYCLE_RISE = 0.3  # share of the steps spent rising (torch OneCycleLR's pct_start)
 ONE_CYCLE_START = 25.0  # the rise starts at peak / 25 (div_factor)
@@ -63,7 +64,7 @@ class GradientDescent(Optimizer):
 class Adam(Optimizer):
     """Adam (Kingma & Ba) with bias correction; weight decay is decoupled (AdamW) and skips biases."""
 
-    def __init__(self, pairs, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8, weight_decay=0.0):
+    def __init__(self, pairs, beta1: float = ADAM_BETAS[0], beta2: float = ADAM_BETAS[1], eps=1e-8, weight_decay=0.0):
         super().__init__(pairs, weight_decay)
         self.beta1, self.beta2, self.eps = beta1, beta2, eps
         self.m = [np.zeros_like(p) for p, _ in pairs]
@@ -97,7 +98,7 @@ class Adam(Optimizer):
 
 
 def make_optimizer(
-    name: str, pairs, momentum: float = 0.9, weight_decay: float = 0.0, betas: tuple[float, float] = (0.9, 0.999)
+    name: str, pairs, momentum: float = 0.9, weight_decay: float = 0.0, betas: tuple[float, float] = ADAM_BETAS
 ) -> Optimizer:
     """Build an optimiser by its preset name (`betas` are Adam's moment decays)."""
     if name == "gd":

@@ -12,11 +12,10 @@ from ..constants import IMAGE_SIDE
 from ..errors import ConfigError
 from ..nn.layers import INITS
 from ..nn.network import MAX_VIEWS
-from ..nn.optim import OPTIMIZERS, SCHEDULES
+from ..nn.optim import ADAM_BETAS, OPTIMIZERS, SCHEDULES
 
 ARCHITECTURES = ("mlp", "cnn", "strided")
 KEEP = ("last", "best")
-ADAM_BETAS = (0.9, 0.999)  # Kingma & Ba's decays
 
 
 def _finite(low: float, high: float = math.inf, high_open: bool = True) -> Callable[[Any], bool]:
