@@ -2,23 +2,40 @@
 
 In a notebook: `import kaggle_digits as kd`, then `kd.train(...)`, `kd.load_run(...)`, `kd.runs()`, `kd.submit(...)`
 (see kaggle_digits/api.py). On the command line: `kaggle-digits --help`.
+
+The names below load on first use, so the command line can take Ctrl-C from its first instant (terminal/main.py).
 """
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
 
 __version__ = "0.2.0"
 
-from .api import Run, download, load_record, load_run, resume, runs, submit, train
-from .errors import ConfigError, KaggleDigitsError
+_FROM = {
+    "Run": "api",
+    "download": "api",
+    "load_record": "api",
+    "load_run": "api",
+    "resume": "api",
+    "runs": "api",
+    "submit": "api",
+    "train": "api",
+    "ConfigError": "errors",
+    "KaggleDigitsError": "errors",
+}
 
-__all__ = [
-    "ConfigError",
-    "KaggleDigitsError",
-    "Run",
-    "__version__",
-    "download",
-    "load_record",
-    "load_run",
-    "resume",
-    "runs",
-    "submit",
-    "train",
-]
+__all__ = sorted([*_FROM, "__version__"])
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _FROM:
+        raise AttributeError(f"module 'kaggle_digits' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{_FROM[name]}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__

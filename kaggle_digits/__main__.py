@@ -1,5 +1,5 @@
 """`python -m kaggle_digits` runs the CLI."""
 
-from .terminal.cli import app
+from .terminal.main import main
 
-app(prog_name="kaggle-digits")
+main()

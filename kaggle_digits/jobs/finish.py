@@ -19,6 +19,7 @@ from ..nn.network import Ensemble, Model, Network, with_views
 from ..nn.serialize import load_model, save_model
 from ..submission import write_submission
 from ..training.config import check_field
+from .critical import critical_section
 from .curves import run_curves
 from .folders import MODEL_FILE, remove_leftovers
 from .plan import Part
@@ -134,15 +135,21 @@ def claim_submission(record: RunRecord, test_labels: np.ndarray) -> None:
 
 
 def save_finished(run_dir: Path, record: RunRecord, model: Model, test_labels: np.ndarray) -> TrainOutcome:
-    """Write submission, model.npz and curves.png, then mark the record finished and drop the part files."""
-    claim_submission(record, test_labels)
-    meta = {"run": run_dir.name, "tta": record.tta, "estimate": record.estimate.accuracy if record.estimate else None}
-    save_model(run_dir / MODEL_FILE, model, {"config": record.config.to_dict(), "meta": meta})
-    run_curves(run_dir, record)
-    record.status = "finished"
-    record.finished_at = time.time()
-    write_record(run_dir, record)
-    remove_leftovers(run_dir)
+    """Write submission, model.npz and curves.png, then mark the record finished and drop the part files; a stop
+    signal meanwhile waits, so a CSV never exists without the finished record that owns it."""
+    with critical_section():
+        claim_submission(record, test_labels)
+        meta = {
+            "run": run_dir.name,
+            "tta": record.tta,
+            "estimate": record.estimate.accuracy if record.estimate else None,
+        }
+        save_model(run_dir / MODEL_FILE, model, {"config": record.config.to_dict(), "meta": meta})
+        run_curves(run_dir, record)
+        record.status = "finished"
+        record.finished_at = time.time()
+        write_record(run_dir, record)
+        remove_leftovers(run_dir)
     return TrainOutcome(run_dir, record)
 
 

@@ -14,7 +14,7 @@ from ..errors import ConfigError, KaggleDigitsError
 from ..files import remove_temp_files
 from ..nn.network import Model
 from ..nn.serialize import load_model
-from .lock import holder_pid, is_locked
+from .lock import alive, holder_pid, is_locked
 from .record import METRICS_FILE, RunRecord, read_record
 
 MODEL_FILE = "model.npz"
@@ -98,19 +98,6 @@ def scan_runs(root: str | os.PathLike[str]) -> tuple[list[Run], list[UnreadableR
 def local_runs(root: str | os.PathLike[str]) -> list[Run]:
     """Every readable run under `root`, oldest first."""
     return scan_runs(root)[0]
-
-
-def alive(pid: int) -> bool:
-    """Whether process `pid` still runs on this machine."""
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def run_status(path: Path, record: RunRecord) -> str:

@@ -1,8 +1,9 @@
 """One process trains a run folder at a time: an advisory lock on `<run>/.lock`, released when the process ends.
 
-The kernel drops an flock with the last descriptor of the process that holds it, so a killed process never leaves a
-stale lock: "is anybody training this run?" is answered by trying to take it, never by guessing from a pid. A process
-that ends normally removes the file as it lets go.
+The kernel drops an flock with the last descriptor that shares it, so a killed process never leaves a stale lock: "is
+anybody training this run?" is answered by trying to take it, never by guessing from a pid. Worker processes that
+train a run's networks side by side inherit the parent's descriptor, so the run stays locked while any of its
+processes lives, even one whose parent was killed. A process that ends normally removes the file as it lets go.
 """
 
 from __future__ import annotations
@@ -33,11 +34,11 @@ class RunLock:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             os.close(fd)
-            pid = holder_pid(self.path.parent)
-            who = f"process {pid}" if pid else "another process"
+            pids = " ".join(map(str, holder_pids(self.path.parent))) or "PID"
+            who = f"process {pids}" if pids != "PID" else "another process"
             raise KaggleDigitsError(
                 f"{self.path.parent}: {who} is training this run now; wait for it, or stop it (Ctrl-C or "
-                f"`kill {pid or 'PID'}`) before resuming"
+                f"`kill {pids}`) before resuming"
             ) from None
         os.ftruncate(fd, 0)
         os.write(fd, f"{os.getpid()}\n".encode())
@@ -59,11 +60,44 @@ class RunLock:
         self.release()
 
 
+def add_holder(run_dir: Path) -> None:
+    """Name this process among the lock's holders (a worker that inherited the parent's descriptor)."""
+    with contextlib.suppress(OSError):
+        fd = os.open(Path(run_dir) / LOCK_FILE, os.O_WRONLY | os.O_APPEND)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        os.close(fd)
+
+
+def holder_pids(run_dir: Path) -> list[int]:
+    """The live processes among those the lock's holders wrote, the trainer first (empty when unknown)."""
+    try:
+        text = (Path(run_dir) / LOCK_FILE).read_text()
+    except OSError:
+        return []
+    pids = [int(word) for word in text.split() if word.isdigit()]
+    return [pid for pid in pids if alive(pid)]
+
+
 def holder_pid(run_dir: Path) -> int:
-    """The pid written by the lock's holder (0 when unknown)."""
-    with contextlib.suppress(OSError, ValueError):
-        return int((Path(run_dir) / LOCK_FILE).read_text().strip() or 0)
-    return 0
+    """The first live process holding the lock (0 when unknown)."""
+    return next(iter(holder_pids(run_dir)), 0)
+
+
+def alive(pid: int) -> bool:
+    """Whether process `pid` still runs on this machine."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    except (OverflowError, ValueError):
+        return False
+    with contextlib.suppress(OSError, IndexError):  # a zombie (ended, not yet reaped) runs nothing
+        return Path(f"/proc/{pid}/stat").read_bytes().rsplit(b")", 1)[1].split()[0] != b"Z"
+    return True
 
 
 def is_locked(run_dir: Path) -> bool | None:

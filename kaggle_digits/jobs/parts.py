@@ -3,6 +3,7 @@ it goes in its own file, and saved as `part<i>.npz` when done, so a stopped run 
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -15,9 +16,10 @@ from ..nn.augment import AffineAugment
 from ..nn.network import Network, build_network
 from ..nn.serialize import load_model, save_model
 from ..training.architecture import architecture
-from ..training.checkpoint import load_checkpoint, read_extra, save_checkpoint
+from ..training.checkpoint import load_checkpoint, read_extra, read_state, save_checkpoint
 from ..training.config import TrainConfig
-from ..training.fit import Split, Trainer, TrainEvent
+from ..training.fit import FitState, Split, Trainer, TrainEvent
+from .critical import critical_section
 from .plan import Part, generators
 from .record import PartRecord, RunRecord
 
@@ -77,11 +79,12 @@ def train_part(
     last_saved = time.monotonic()
 
     def save(trainer: Trainer) -> None:
-        """Checkpoint and record move together, so the record never claims an epoch the checkpoint lacks."""
+        """Checkpoint and record move together: a stop signal waits until both are written."""
         nonlocal last_saved
-        save_checkpoint(checkpoint, trainer, {"part": part.index})
-        update_part(part_record, trainer)
-        report(part_record)
+        with critical_section():
+            save_checkpoint(checkpoint, trainer, {"part": part.index})
+            update_part(part_record, trainer.state)
+            report(part_record)
         last_saved = time.monotonic()
 
     def after_epoch(trainer: Trainer) -> None:
@@ -95,10 +98,11 @@ def train_part(
         load_checkpoint(checkpoint, trainer)
         stage(f"Resuming from {config.unit} {trainer.state.epoch}/{config.epochs}")
     trainer.run()
-    save_model(done, network, {"config": config.to_dict(), "meta": {"part": part.index}})
-    update_part(part_record, trainer)
-    report(part_record)
-    checkpoint.unlink(missing_ok=True)
+    with critical_section():
+        save_model(done, network, {"config": config.to_dict(), "meta": {"part": part.index}})
+        update_part(part_record, trainer.state)
+        report(part_record)
+        checkpoint.unlink(missing_ok=True)
     return network
 
 
@@ -113,8 +117,21 @@ def checkpoint_part(checkpoint: Path, part: Part) -> int | None:
         ) from None
 
 
-def update_part(part: PartRecord, trainer: Trainer) -> None:
-    state = trainer.state
+def reconcile(run_dir: Path, record: RunRecord, parts: list[Part]) -> None:
+    """Make the record say what the checkpoints hold, for networks whose record lags behind (a worker's last report
+    that never reached the parent, a process killed between the two writes): the checkpoint is the truth."""
+    for part in parts:
+        checkpoint, part_record = checkpoint_file(run_dir, part), record.parts[part.index]
+        if part_file(run_dir, part).is_file() or not checkpoint.is_file():
+            continue
+        with contextlib.suppress(KaggleDigitsError):  # a damaged checkpoint is named when the run resumes
+            state = read_state(checkpoint)
+            if state.epoch != part_record.epochs_done:
+                update_part(part_record, state)
+
+
+def update_part(part: PartRecord, state: FitState) -> None:
+    """Copy where a network's fit stands into its record."""
     part.epochs_done = state.epoch
     part.history = [r.__dict__ for r in state.history]
     part.last_accuracy = None if np.isnan(state.last_accuracy) else state.last_accuracy

@@ -10,19 +10,23 @@ import json
 import math
 import os
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields, is_dataclass
 from pathlib import Path
-from typing import Any
+from types import UnionType
+from typing import Any, Union, get_args, get_origin, get_type_hints
 
 from ..data import sample_dir
 from ..errors import KaggleDigitsError
-from ..files import atomic_write_text, read_json_object
+from ..files import atomic_write_text, json_kind, read_json_object
 from ..training.config import TrainConfig
+from ..training.fit import EpochRecord
 
 METRICS_FILE = "metrics.json"
-RECORD_FORMAT = 2
+RECORD_FORMAT = 3  # 3: paths relative to the run folder; 2 (0.2.0): as given, relative to the working folder
+READABLE_FORMATS = (2, RECORD_FORMAT)
 STATUSES = ("running", "interrupted", "failed", "finished")
 SOURCES = ("full", "sample")
+PART_KINDS = ("single", "member", "fold")
 LEGACY_SAMPLE_LABEL = "bundled sample"  # how records before format 2 marked the sample
 
 
@@ -97,6 +101,7 @@ class PartRecord:
     best_epoch: int = 0
     samples_per_s: float = 0.0
     seconds: float = 0.0  # its training time, every session together
+    threads: int = 0  # the kernel threads it trains on, set when it starts and kept on resume (0: not started)
     history: list[dict] = field(default_factory=list)
 
 
@@ -159,7 +164,7 @@ class RunRecord:
 
     @classmethod
     def from_json(cls, values: dict[str, Any]) -> RunRecord:
-        if values.get("format") != RECORD_FORMAT:
+        if values.get("format") not in READABLE_FORMATS:
             return _from_legacy(values)
         values = dict(values)
         for derived in ("format", "epochs", "preset"):
@@ -173,13 +178,89 @@ class RunRecord:
         for key in ("estimate", "selected", "borrowed_estimate"):
             if values.get(key) is not None:
                 values[key] = Estimate(**(values[key] | {"ci95": tuple(values[key]["ci95"])}))
-        return cls(**values)
+        record = cls(**values)
+        check_record(record)
+        return record
+
+
+def check_record(record: RunRecord) -> None:
+    """Every field of the expected JSON type and range, so a hand-edited record is refused when read, in one line,
+    not in whichever command first uses the field: ValueError naming the field."""
+    _check_types(record, "")
+    counts = {"members": record.members, "folds": record.folds, "jobs": record.jobs, "parameters": record.parameters}
+    for name, value in counts.items():
+        if value < (1 if name == "members" else 0):
+            raise ValueError(f"{name} is {value}")
+    for part in record.parts:
+        if part.kind not in PART_KINDS or part.epochs_done < 0 or part.index < 0 or part.threads < 0:
+            raise ValueError(f"part {part.index} has kind {part.kind!r}, {part.epochs_done} epochs done")
+        for row in part.history:
+            EpochRecord(**row)  # every field, no other
+            if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in row.values()):
+                raise ValueError(f"part {part.index}'s history holds a value that is not a number")
+    for estimate in (record.estimate, record.selected, record.borrowed_estimate):
+        if estimate is not None and not (
+            0 <= estimate.accuracy <= 1 and len(estimate.ci95) == 2 and estimate.rows >= 0
+        ):
+            raise ValueError(f"estimate {estimate.accuracy} on {estimate.rows} rows is not an accuracy")
+
+
+def _check_types(value: Any, where: str) -> None:
+    """A dataclass's fields against their annotations (str, int, float, bool, lists, dicts, optionals, nested)."""
+    hints = get_type_hints(type(value))
+    for item in fields(value):
+        _check_type(getattr(value, item.name), hints[item.name], f"{where}{item.name}")
+
+
+def _check_type(value: Any, hint: Any, name: str) -> None:
+    options = get_args(hint) if get_origin(hint) in (Union, UnionType) else (hint,)
+    for option in options:
+        origin, args = get_origin(option) or option, get_args(option)
+        if option is type(None) and value is None:
+            return
+        if origin is float and isinstance(value, int | float) and not isinstance(value, bool):
+            return
+        if origin in (int, str, bool) and type(value) is origin:
+            return
+        if origin in (list, tuple) and isinstance(value, list | tuple):
+            for element in value:
+                _check_type(element, args[0] if args else Any, f"{name} item")
+            return
+        if origin is dict and isinstance(value, dict):
+            for element in value.values():
+                _check_type(element, args[1] if args else Any, f"{name} value")
+            return
+        if option is Any or (is_dataclass(option) and isinstance(value, option)):
+            if is_dataclass(value) and not isinstance(value, TrainConfig):  # the config checks itself
+                _check_types(value, f"{name}.")
+            return
+    raise ValueError(f"{name} is a JSON {json_kind(value)} ({str(value)[:40]}), not what a run record holds there")
 
 
 def write_record(run_dir: Path, record: RunRecord) -> Path:
+    """Write the record atomically, its paths relative to the run folder (so a moved runs folder still works)."""
     path = run_dir / METRICS_FILE
-    atomic_write_text(path, json.dumps(record.to_json(), indent=2) + "\n")
+    atomic_write_text(path, json.dumps(_paths_from(record.to_json(), run_dir, os.path.relpath), indent=2) + "\n")
     return path
+
+
+def _paths_from(values: dict[str, Any], run_dir: Path, convert) -> dict[str, Any]:
+    """The record's paths (submission, submissions_dir, data.dir, combined_from) passed through `convert(path,
+    run folder)`; empty paths stay empty."""
+    base = os.path.abspath(run_dir)
+    one = lambda text: convert(text, base) if text else text  # noqa: E731
+    values = dict(values)
+    values["submission"] = one(values.get("submission"))
+    values["submissions_dir"] = one(values.get("submissions_dir", ""))
+    values["combined_from"] = [one(p) for p in values.get("combined_from", [])]
+    if isinstance(values.get("data"), dict) and values["data"].get("source") == "full":
+        values["data"] = values["data"] | {"dir": one(values["data"].get("dir", ""))}
+    return values
+
+
+def _under(text: str, base: str) -> str:
+    """A path stored relative to the run folder, as an absolute one."""
+    return os.path.normpath(os.path.join(base, text))
 
 
 def read_record(run_dir: Path) -> RunRecord:
@@ -192,6 +273,8 @@ def read_record(run_dir: Path) -> RunRecord:
         raise KaggleDigitsError(f"{run_dir}: not a run folder (no {METRICS_FILE})")
     values = read_json_object(path, "kaggle-digits run record")
     try:
+        if values.get("format") == RECORD_FORMAT:
+            values = _paths_from(values, run_dir, _under)
         record = RunRecord.from_json(values)
     except KaggleDigitsError as exc:
         raise KaggleDigitsError(f"{path}: not a valid run record ({exc})") from None

@@ -4,6 +4,7 @@ list Kaggle's submissions beside the local runs that wrote them.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -38,8 +39,9 @@ class SubmitPlan:
 
     def line(self) -> str:
         """file · run · preset · estimate, the one line printed before anything is sent."""
+        shown = near(self.path)
         if self.run is None:
-            return f"{self.path} ({self.rows:,} rows) · no local run wrote this file · no estimate"
+            return f"{shown} ({self.rows:,} rows) · no local run wrote this file · no estimate"
         record = self.run.record
         if record.estimate is not None:
             figure = record.estimate.text()
@@ -47,20 +49,28 @@ class SubmitPlan:
             figure = f"none; selected figure {record.selected.text()}"
         else:
             figure = "none (no held-out rows)"
-        return (
-            f"{self.path} ({self.rows:,} rows) · run {self.run.path.name} · preset {record.preset} · estimate {figure}"
-        )
+        return f"{shown} ({self.rows:,} rows) · run {self.run.path.name} · preset {record.preset} · estimate {figure}"
+
+
+def near(path: Path) -> Path:
+    """A path as the user would type it from here: relative to the working folder when inside it."""
+    absolute, here = Path(os.path.abspath(path)), Path.cwd()
+    return absolute.relative_to(here) if absolute.is_relative_to(here) else path
 
 
 def owner_of(path: Path, runs: list[Run]) -> Run | None:
-    """The run whose submission is `path`."""
+    """The run whose recorded submission is `path` (whatever the path's spelling: relative, absolute, a link)."""
     target = path.resolve()
     return next((r for r in runs if r.record.submission and Path(r.record.submission).resolve() == target), None)
 
 
-def choose_file(
-    target: Path | None, runs: list[Run], force: bool, runs_root: Path = Path("runs")
-) -> tuple[Path, Run | None]:
+def writer_of(digest: str, runs: list[Run]) -> Run | None:
+    """The run that recorded a CSV with this SHA-256, preferring one whose CSV may be sent by default."""
+    writers = [r for r in runs if r.record.submission_sha256 == digest]
+    return min(writers, key=lambda r: refusal(r) is not None, default=None)
+
+
+def choose_file(target: Path | None, runs: list[Run], runs_root: Path = Path("runs")) -> tuple[Path, Run | None]:
     """The file meant: named, a run folder's submission, or the newest of a finished run on the full data."""
     if target is None:
         eligible = [r for r in runs if refusal(r) is None and Path(r.record.submission or "").is_file()]
@@ -74,19 +84,43 @@ def choose_file(
             "or name a FILE or RUN (with --force for a sample or unfinished run)"
         )
     if target.is_file() and target.name != METRICS_FILE:
-        path, run = target, owner_of(target, runs)
-    elif target.exists() or (runs_root / target).is_dir():
+        return target, None
+    if target.exists() or (runs_root / target).is_dir():
         folder = resolve_run(target, runs_root)
         run = next((r for r in runs if r.path.resolve() == folder.resolve()), None) or Run(folder, read_record(folder))
         if not run.record.submission or not Path(run.record.submission).is_file():
             status = run_status(run.path, run.record)
             raise KaggleDigitsError(f"{folder}: this run has no submission file (it is {status})")
-        path = Path(run.record.submission)
-    else:
-        raise KaggleDigitsError(f"{target}: no such submission file or run folder")
-    if run is not None and refusal(run) and not force:
-        raise KaggleDigitsError(f"{path}: not sent, {refusal(run)}; add --force to send it anyway")
-    return path, run
+        return Path(run.record.submission), run
+    raise KaggleDigitsError(f"{target}: no such submission file or run folder")
+
+
+def vouch(path: Path, named: Run | None, runs: list[Run], runs_root: Path, force: bool) -> Run | None:
+    """The run that wrote exactly these bytes, found by their SHA-256 whatever the path; without `force`, a file no
+    finished full-data run wrote is refused, naming what differs. The one place that decides what may be uploaded."""
+    digest = sha256_file(path)
+    writer = named if named is not None and named.record.submission_sha256 == digest else writer_of(digest, runs)
+    if writer is not None:
+        if (why := refusal(writer)) and not force:
+            raise KaggleDigitsError(f"{path}: not sent, {why}; add --force to send it anyway")
+        return writer
+    if force:
+        return None
+    claimed = named or owner_of(path, runs)
+    if claimed is not None and claimed.record.submission_sha256:
+        raise KaggleDigitsError(
+            f"{path}: not the file run {claimed.path.name} wrote (its content changed after the run finished); not "
+            f"sent — write the run's predictions again with `kaggle-digits predict {claimed.path}`, or add --force"
+        )
+    if claimed is not None:
+        raise KaggleDigitsError(
+            f"{path}: run {claimed.path.name} recorded no SHA-256 of its file (a run made before 0.2), so its "
+            "content cannot be checked; not sent — add --force to send it anyway"
+        )
+    raise KaggleDigitsError(
+        f"{path}: no finished run under {runs_root} wrote this file (its SHA-256 is in no run's record); not sent — "
+        "pass --runs-dir where its run is, or add --force to send a file no run wrote"
+    )
 
 
 def plan_submission(target: Path | None, data_dir: Path, runs_root: Path, force: bool = False) -> SubmitPlan:
@@ -97,18 +131,14 @@ def plan_submission(target: Path | None, data_dir: Path, runs_root: Path, force:
             "run `make download` (or `kaggle-digits download`) first"
         )
     runs = local_runs(runs_root)
-    path, run = choose_file(target, runs, force, runs_root)
-    if run is not None and run.record.submission_sha256 and sha256_file(path) != run.record.submission_sha256:
-        raise KaggleDigitsError(
-            f"{path}: not the file run {run.path.name} wrote (its content changed after the run finished); not "
-            f"sent — write the run's predictions again with `kaggle-digits predict {run.path}`"
-        )
+    path, named = choose_file(target, runs, runs_root)
     test = load_test(data_dir)
+    rows = len(read_submission(path, len(test)))
+    run = vouch(path, named, runs, runs_root, force)
     if run is not None and run.record.data.test_fingerprint not in ("", test.fingerprint) and not force:
         raise KaggleDigitsError(
             f"{path}: predicted for another test.csv than {test.path}; add --force to send it anyway"
         )
-    rows = len(read_submission(path, len(test)))
     return SubmitPlan(path, rows, run)
 
 

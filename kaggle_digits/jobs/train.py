@@ -15,15 +15,15 @@ from pathlib import Path
 from ..data import Digits, load_test
 from ..errors import ConfigError, KaggleDigitsError
 from ..files import remove_temp_files
-from ..nn.network import Network
+from .critical import critical_section
 from .finish import Clock, TrainOutcome, finish, submissions_folder
 from .folders import remove_leftovers, resolve_run, run_train_data, writable_folder
 from .lock import RunLock
-from .parts import OnEvent, Stage, part_file, train_part
+from .parts import OnEvent, Stage, part_file, reconcile
 from .plan import Part, plan_parts
 from .record import PartRecord, RunRecord, read_record, write_record
 from .start import TrainRequest, start_run
-from .workers import default_jobs, train_side_by_side
+from .workers import default_jobs, train_networks
 
 
 class RunInterrupted(KaggleDigitsError):  # noqa: N818 (a stop, not an error)
@@ -36,7 +36,8 @@ class RunInterrupted(KaggleDigitsError):  # noqa: N818 (a stop, not an error)
 
 def train_run(request: TrainRequest, on_event: OnEvent | None = None, stage: Stage | None = None) -> TrainOutcome:
     """Train a new run from scratch; see `execute`."""
-    run_dir, record = start_run(request)
+    with critical_section():  # a run folder always holds its record
+        run_dir, record = start_run(request)
     try:
         return execute(run_dir, record, on_event, stage)
     except RunInterrupted:
@@ -86,40 +87,33 @@ def resume_run(
 def execute(run_dir: Path, record: RunRecord, on_event: OnEvent | None, stage: Stage | None) -> TrainOutcome:
     """Load, train the parts not yet finished, combine, predict test.csv and write the run's files.
 
-    A signal (KeyboardInterrupt) marks the record `interrupted`, keeps the last checkpoint and raises
+    A signal (KeyboardInterrupt) at any moment marks the record `interrupted`, keeps the last checkpoint and raises
     RunInterrupted: an unfinished run writes no model and no submission.
     """
     stage = stage or (lambda _: None)
-    with RunLock(run_dir):
-        remove_temp_files(run_dir)  # what a process killed while writing left behind
-        return _execute(run_dir, record, on_event, stage)
-
-
-def _execute(run_dir: Path, record: RunRecord, on_event: OnEvent | None, stage: Stage) -> TrainOutcome:
-    clock = Clock()
-    record.status, record.pid = "running", os.getpid()
-    networks: list[Network] = []
-    parts: list[Part] = []
-    try:
-        stage("Loading data")
-        train, test = load_data(record, run_dir)
-        clock.mark("loaded")
-        parts = plan_parts(train, record.config, record.members, record.folds)
-        describe_data(record, train, parts)
-        if record.jobs > 1 and len(parts) > 1:
-            networks = train_side_by_side(run_dir, record, train, parts, record.jobs, on_event, stage)
-        else:
-            for part in parts:
-                report = lambda _: write_record(run_dir, record)  # noqa: E731
-                networks.append(train_part(run_dir, record, train, part, on_event, stage, report))
-        clock.mark("trained")
-        return finish(run_dir, record, networks, train, test, parts, clock, stage)
-    except KeyboardInterrupt as stop:
-        if record.status == "finished":  # stopped after the record said so: only cleaning up was left
-            raise
-        record.status = "interrupted"
-        write_record(run_dir, record)
-        raise interrupted(run_dir, record, parts, getattr(stop, "exit_code", 130)) from None
+    with RunLock(run_dir) as lock:
+        parts: list[Part] = []
+        try:
+            remove_temp_files(run_dir)  # what a process killed while writing left behind
+            record.status, record.pid = "running", os.getpid()
+            clock = Clock()
+            stage("Loading data")
+            train, test = load_data(record, run_dir)
+            clock.mark("loaded")
+            parts = plan_parts(train, record.config, record.members, record.folds)
+            describe_data(record, train, parts)
+            reconcile(run_dir, record, parts)
+            networks = train_networks(run_dir, record, train, parts, on_event, stage, lock)
+            clock.mark("trained")
+            return finish(run_dir, record, networks, train, test, parts, clock, stage)
+        except KeyboardInterrupt as stop:
+            if record.status == "finished":  # stopped after the record said so: only cleaning up was left
+                raise
+            with critical_section():
+                reconcile(run_dir, record, parts)
+                record.status = "interrupted"
+                write_record(run_dir, record)
+            raise interrupted(run_dir, record, parts, getattr(stop, "exit_code", 130)) from None
 
 
 def interrupted(run_dir: Path, record: RunRecord, parts: list[Part], exit_code: int) -> RunInterrupted:

@@ -16,23 +16,28 @@ import multiprocessing as mp
 import os
 import queue
 import signal
+import threading
 import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import asdict
+from multiprocessing import reduction
 from pathlib import Path
 
 from ..data import Digits, load_test
 from ..errors import KaggleDigitsError
 from ..nn.network import Network
-from ..nn.parallel import cpu_count
+from ..nn.parallel import cpu_count, workers
 from ..nn.serialize import load_model
+from .critical import critical_section
 from .folders import run_train_data
+from .lock import RunLock, add_holder
 from .parts import OnEvent, Stage, part_file, train_part
 from .plan import Part, plan_parts
 from .predictions import part_predictions
 from .record import PartRecord, RunRecord, write_record
 
 POLL_S = 0.5  # how often the parent looks for a worker that died without a word
+PARENT_GONE = 75  # a worker's exit status when its parent died first (EX_TEMPFAIL: resume finishes the run)
 
 
 def default_jobs(parts: int) -> int:
@@ -61,37 +66,62 @@ def worker_environment(threads: int) -> Iterator[None]:
                 os.environ[name] = value
 
 
-def train_side_by_side(
+def rounds(todo: list[int], jobs: int) -> tuple[list[int], list[int]]:
+    """The networks to train side by side, `jobs` at a time, and those left to a short last round (the fifth of five
+    folds on two workers), which train alone on every core so that no core idles."""
+    jobs = min(jobs, len(todo))
+    alone = todo[len(todo) - len(todo) % jobs :] if jobs > 1 and len(todo) > jobs else []
+    side = [] if jobs <= 1 else [index for index in todo if index not in alone]
+    return side, [index for index in todo if index not in side]
+
+
+def train_networks(
     run_dir: Path,
     record: RunRecord,
     train: Digits,
     parts: list[Part],
-    jobs: int,
     on_event: OnEvent | None,
     stage: Stage,
+    lock: RunLock | None = None,
 ) -> list[Network]:
-    """Train every unfinished part, `jobs` at a time in worker processes; returns all parts' networks in order.
+    """Train every unfinished part; returns all parts' networks in order.
 
-    Networks that would be left to a short last round (five on two workers: the fifth alone on one thread while a
-    core idles) are trained afterwards in this process, on every core. A signal in the parent stops every worker
-    (their checkpoints stay) and propagates; a worker that dies or fails stops the others and fails the run.
+    Each network trains on the thread count it was given when it first started, for good (its sums then add in the
+    same order, so a resumed run ends with the same bytes, whatever `--jobs` it resumes with): side by side in
+    worker processes, as many at a time as the cores hold, or here when it is alone on this process's count. A
+    signal in the parent stops every worker (their checkpoints stay) and propagates; a worker that dies or fails
+    stops the others and fails the run.
     """
     todo = [part.index for part in parts if not part_file(run_dir, part).is_file()]
-    jobs = min(jobs, len(todo))
-    alone = todo[len(todo) - len(todo) % jobs :] if jobs > 1 and len(todo) > jobs else []
-    side = [] if jobs <= 1 else todo[: len(todo) - len(alone)]
-    if side:
-        stage(
-            f"Training {len(side)} networks, {jobs} at a time" + (f", then {len(alone)} on every core" if alone else "")
-        )
-        _supervise(run_dir, record, side, jobs, on_event, stage)
-    for index in [i for i in todo if i not in side]:
+    side, alone = rounds(todo, record.jobs)
+    for index in todo:
+        if record.parts[index].threads == 0:  # not started yet
+            record.parts[index].threads = threads_per_worker(len(side) and record.jobs) if index in side else workers()
+    write_record(run_dir, record)
+    here = [index for index in alone if record.parts[index].threads == workers()]
+    away: dict[int, list[int]] = {}
+    for index in todo:
+        if index not in here:
+            away.setdefault(record.parts[index].threads, []).append(index)
+    for threads, indices in sorted(away.items()):
+        jobs = max(1, min(record.jobs, len(indices), cpu_count() // threads))
+        then = f", then {len(here)} on every core" if here else ""
+        stage(f"Training {len(indices)} networks, {jobs} at a time{then}")
+        _supervise(run_dir, record, indices, jobs, threads, on_event, stage, lock)
+    for index in here:
         train_part(run_dir, record, train, parts[index], on_event, stage, lambda _: write_record(run_dir, record))
     return [load_model(part_file(run_dir, part))[0] for part in parts]
 
 
 def _supervise(
-    run_dir: Path, record: RunRecord, todo: list[int], jobs: int, on_event: OnEvent | None, stage: Stage
+    run_dir: Path,
+    record: RunRecord,
+    todo: list[int],
+    jobs: int,
+    threads: int,
+    on_event: OnEvent | None,
+    stage: Stage,
+    lock: RunLock | None,
 ) -> None:
     context = mp.get_context("spawn")
     tasks, events = context.Queue(), context.Queue()
@@ -100,20 +130,21 @@ def _supervise(
     for _ in range(jobs):
         tasks.put(None)
     values = record.to_json()
-    with worker_environment(threads_per_worker(jobs)):
-        workers = [
-            context.Process(target=_work, args=(str(run_dir), values, tasks, events), daemon=True) for _ in range(jobs)
-        ]
-        for worker in workers:
-            worker.start()
+    held = InheritedFd(lock.fd) if lock is not None and lock.fd is not None else None
+    workers_: list = []
     training: dict[int, str] = {}  # pid → the network it trains
     remaining = set(todo)
     try:
+        with critical_section(), worker_environment(threads):  # a signal meanwhile acts once all have started
+            for _ in range(jobs):
+                worker = context.Process(target=_work, args=(str(run_dir), values, tasks, events, held), daemon=True)
+                worker.start()
+                workers_.append(worker)
         while remaining:
             try:
                 kind, *payload = events.get(timeout=POLL_S)
             except queue.Empty:
-                _check_alive(workers, training, run_dir)
+                _check_alive(workers_, training, run_dir)
                 continue
             if kind == "event" and on_event is not None:
                 on_event(payload[0])
@@ -130,10 +161,10 @@ def _supervise(
             elif kind == "error":
                 raise KaggleDigitsError(payload[0])
     finally:
-        for worker in workers:
+        for worker in workers_:
             if worker.is_alive():
                 worker.terminate()  # a worker keeps its last checkpoint; the epoch under way is lost
-        for worker in workers:
+        for worker in workers_:
             worker.join(timeout=30)
         tasks.cancel_join_thread()
         events.cancel_join_thread()
@@ -155,9 +186,41 @@ def _check_alive(workers: list, training: dict[int, str], run_dir: Path) -> None
             )
 
 
-def _work(run_dir: str, values: dict, tasks, events) -> None:
+class InheritedFd:
+    """The run lock's descriptor, handed to a spawned worker: the kernel keeps the lock while any process of the run
+    holds it, so a run whose parent was killed stays locked until its last worker has stopped."""
+
+    def __init__(self, fd: int):
+        self.fd = fd
+
+    def __reduce__(self):
+        return (_descriptor, (reduction.DupFd(self.fd),))
+
+
+def _descriptor(duplicate) -> int:
+    return duplicate.detach()
+
+
+def _exit_with_parent() -> None:
+    """Stop this worker the moment its parent is gone (killed, terminal closed): its end of a pipe the parent held
+    open reads end-of-file then. The last checkpoint stays; the epoch under way is lost."""
+    parent = mp.parent_process()
+    if parent is None:
+        return
+
+    def watch() -> None:
+        parent.join()  # returns when the parent's end of the pipe closes, however it died
+        os._exit(PARENT_GONE)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
+def _work(run_dir: str, values: dict, tasks, events, held: int | None) -> None:
     """A worker's life: train the parts the queue hands out, and predict with each, until it hands out None."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole process group; the parent decides
+    _exit_with_parent()
+    if held is not None:
+        add_holder(Path(run_dir))
     try:
         folder = Path(run_dir)
         record = RunRecord.from_json(values)

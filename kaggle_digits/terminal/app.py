@@ -87,11 +87,19 @@ class HandledGroup(TyperGroup):
             console.show_cursor(True)
             message = exc.worded(flag_of) if isinstance(exc, ConfigError) else str(exc)
             prefix = ("error: ", "bold red") if code == 1 else ""
-            err_console.print(Text.assemble(prefix, message), highlight=False, soft_wrap=True)
+            with contextlib.suppress(OSError):  # a terminal that hung up takes no more lines
+                err_console.print(Text.assemble(prefix, message), highlight=False, soft_wrap=True)
             raise typer.Exit(code) from None
         except BrokenPipeError:
             silence_stdout()
             raise typer.Exit(PIPE_CLOSED) from None
+        except KeyboardInterrupt as stop:  # a command with no run to keep: the same one line as every interrupt
+            console.show_cursor(True)
+            code = getattr(stop, "exit_code", 130)
+            if code != PIPE_CLOSED:
+                with contextlib.suppress(OSError):
+                    err_console.print("interrupted", highlight=False)
+            raise typer.Exit(code) from None
         except OSError as exc:  # a file the tool could not read or write, named by the system
             where = f"{exc.filename}: " if exc.filename else ""
             err_console.print(Text.assemble(("error: ", "bold red"), f"{where}{exc.strerror or exc}"), soft_wrap=True)

@@ -59,7 +59,11 @@ def submit(
     wait: Annotated[bool, typer.Option("--wait", help="Wait until Kaggle has scored it.")] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Do every check, print the plan, send nothing.")] = False,
     force: Annotated[
-        bool, typer.Option("--force", help="Send a file from a --sample or unfinished run, named explicitly.")
+        bool,
+        typer.Option(
+            "--force",
+            help="Send a file no finished full-data run wrote: a --sample or unfinished run's, or one edited by hand.",
+        ),
     ] = False,
     timeout: Annotated[float, typer.Option(help="With --wait: seconds to wait at most.")] = 600.0,
     poll: Annotated[float, typer.Option(help="With --wait: seconds between checks.")] = 5.0,

@@ -1,7 +1,7 @@
-"""Signals for long jobs: the first Ctrl-C or SIGTERM stops the work at once, a second one exits on the spot.
+"""Signals for long jobs: the first Ctrl-C, SIGTERM or SIGHUP stops the work at once, a second one exits on the spot.
 
 The first signal raises `Stopped` (a KeyboardInterrupt) in the main thread, so the job can mark its run interrupted
-and keep its last checkpoint; the exit code is 128 + the signal's number (130, 143). A second signal while that
+and keep its last checkpoint; the exit code is 128 + the signal's number (130, 143, 129). A second signal while that
 happens restores the terminal and exits immediately: checkpoints are written by rename, so none is left half-written.
 """
 
@@ -12,7 +12,7 @@ import signal
 import sys
 from collections.abc import Callable
 
-HANDLED = (signal.SIGINT, signal.SIGTERM)
+HANDLED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)  # Ctrl-C, kill, the terminal closed
 
 
 class Stopped(KeyboardInterrupt):

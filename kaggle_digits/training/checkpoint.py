@@ -48,6 +48,15 @@ def read_extra(path: str | os.PathLike[str]) -> dict[str, Any]:
         return json.loads(str(stored["header"]))["extra"]
 
 
+def read_state(path: str | os.PathLike[str]) -> FitState:
+    """Where a checkpoint's fit stands (epoch, history, timing), without touching any trainer."""
+    try:
+        with _opened(path) as stored:
+            return FitState.from_dict(json.loads(str(stored["header"]))["state"])
+    except (KeyError, ValueError, TypeError) as exc:
+        raise KaggleDigitsError(f"{path}: not a readable checkpoint ({exc})") from None
+
+
 def load_checkpoint(path: str | os.PathLike[str], trainer: Trainer) -> dict[str, Any]:
     """Restore `trainer` (built as for a fresh start) to the checkpointed epoch; returns the saved `extra`."""
     path = Path(path)

@@ -51,8 +51,8 @@ def test_side_by_side_gives_the_weights_of_one_after_another_on_the_same_threads
     with np.load(serial_run / "heldout.npz") as a, np.load(parallel_run / "heldout.npz") as b:
         np.testing.assert_array_equal(a["proba"], b["proba"])  # two folds predicted in the workers, one here
     records = [json.loads((run / "metrics.json").read_text()) for run in (serial_run, parallel_run)]
-    folders = (tmp_path / "serial", tmp_path / "parallel")
-    csvs = [(cwd / r["submission"]).read_bytes() for cwd, r in zip(folders, records, strict=True)]
+    folders = (serial_run, parallel_run)
+    csvs = [(run / r["submission"]).read_bytes() for run, r in zip(folders, records, strict=True)]
     assert csvs[0].split(b"\n", 1)[1] == csvs[1].split(b"\n", 1)[1]
     assert not list(parallel_run.glob("predictions*.npz"))  # a finished run keeps only its model
     assert records[0]["estimate"] == records[1]["estimate"] and records[1]["jobs"] == 2
@@ -110,3 +110,105 @@ def test_a_killed_worker_fails_the_run_in_one_line_and_the_rest_resumes(tmp_path
     resumed = subprocess.run([CLI, "train", "--resume", str(run_dir)], cwd=tmp_path, capture_output=True, text=True)
     assert resumed.returncode == 0, resumed.stderr
     assert json.loads((run_dir / "metrics.json").read_text())["status"] == "finished"
+
+
+TINY_CNN = ["--preset", "fast", "--channels", "8,16", "--epochs", "4", "--tta", "1", "--folds", "2"]
+
+
+@pytest.fixture(scope="module")
+def straight_cnn(tmp_path_factory) -> Path:
+    """One uninterrupted side-by-side run of a tiny cnn: the bytes every stopped and resumed run must end with."""
+    cwd = tmp_path_factory.mktemp("straight")
+    train(cwd, *TINY_CNN, "--jobs", "2")
+    return the_run(cwd)
+
+
+def start_run(cwd: Path, *args: str) -> subprocess.Popen:
+    cwd.mkdir(exist_ok=True)
+    return subprocess.Popen([CLI, "train", "--sample", *args], cwd=cwd, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)  # fmt: skip
+
+
+def resume(cwd: Path, run_dir: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([CLI, "train", "--resume", str(run_dir), *args], cwd=cwd, capture_output=True, text=True)
+
+
+def gone(pids: list[int]) -> bool:
+    return not any(Path(f"/proc/{pid}").exists() and b"Z" not in _state(pid) for pid in pids)
+
+
+def _state(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/stat").read_bytes().rsplit(b")", 1)[1][:3]
+    except OSError:
+        return b"Z"
+
+
+def same_run(reference: Path, run_dir: Path) -> None:
+    """Weights, held-out softmax and CSV rows, byte for byte."""
+    same_arrays(reference / "model.npz", run_dir / "model.npz")
+    same_arrays(reference / "heldout.npz", run_dir / "heldout.npz")
+    rows = [
+        (run / json.loads((run / "metrics.json").read_text())["submission"]).read_bytes()
+        for run in (reference, run_dir)
+    ]
+    assert rows[0] == rows[1]
+
+
+def test_a_killed_parent_leaves_no_worker_and_its_run_stays_locked_until_the_last_one_stops(tmp_path, straight_cnn):
+    cwd = tmp_path / "killed"
+    process = start_run(cwd, *TINY_CNN, "--jobs", "2")
+    wait_for(lambda: len(list(cwd.glob("runs/*/checkpoint*.npz"))) == 2)
+    children = workers_of(process.pid)
+    assert len(children) == 2
+    os.kill(children[0], signal.SIGSTOP)  # held still, so the refusal below cannot race its exit
+    process.kill()
+    process.wait(timeout=60)  # not communicate(): the held worker keeps the pipes open
+    wait_for(lambda: gone(children[1:]), timeout=30)  # the other noticed its parent's death by itself
+    run_dir = the_run(cwd)
+    refused = resume(cwd, run_dir)
+    assert refused.returncode == 1 and f"process {children[0]} is training this run now" in refused.stderr
+    assert refused.stderr.count("\n") == 1 and "Traceback" not in refused.stderr
+    os.kill(children[0], signal.SIGCONT)
+    wait_for(lambda: gone(children), timeout=30)
+    done = resume(cwd, run_dir)
+    assert done.returncode == 0, done.stderr
+    same_run(straight_cnn, run_dir)
+
+
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGTERM, 143), (signal.SIGHUP, 129), (signal.SIGINT, 130)])
+def test_a_stop_signal_to_the_parent_stops_every_worker_in_one_line_and_resume_is_exact(
+    tmp_path, straight_cnn, signum, code
+):
+    cwd = tmp_path / "stopped"
+    process = start_run(cwd, *TINY_CNN, "--jobs", "2")
+    wait_for(lambda: len(list(cwd.glob("runs/*/checkpoint*.npz"))) == 2)
+    children = workers_of(process.pid)
+    process.send_signal(signum)
+    _, err = process.communicate(timeout=60)
+    run_dir = the_run(cwd)
+    record = json.loads((run_dir / "metrics.json").read_text())
+    assert process.returncode == code, err
+    assert err.count("\n") == 1 and "Traceback" not in err and "warning" not in err.lower(), err
+    assert err.startswith(f"interrupted at epoch {record['parts'][0]['epochs_done']}/4 of fold 1"), err
+    assert record["status"] == "interrupted"
+    wait_for(lambda: gone(children), timeout=30)
+    done = resume(cwd, run_dir, "--jobs", "1")  # another --jobs: each network keeps the threads it started on
+    assert done.returncode == 0, done.stderr
+    same_run(straight_cnn, run_dir)
+
+
+def test_the_record_never_lags_the_checkpoints_after_a_stop(tmp_path):
+    """Whenever the stop lands, the record counts the epochs the checkpoints hold."""
+    cwd = tmp_path / "run"
+    process = start_run(cwd, *TINY_CNN, "--jobs", "2")
+    wait_for(lambda: len(list(cwd.glob("runs/*/checkpoint*.npz"))) >= 1)
+    process.send_signal(signal.SIGTERM)
+    process.communicate(timeout=60)
+    run_dir = the_run(cwd)
+    record = json.loads((run_dir / "metrics.json").read_text())
+    for part in record["parts"]:
+        checkpoint = run_dir / f"checkpoint{part['index']}.npz"
+        if checkpoint.is_file():
+            with np.load(checkpoint) as stored:
+                assert json.loads(str(stored["header"]))["state"]["epoch"] == part["epochs_done"]

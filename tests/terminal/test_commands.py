@@ -43,7 +43,7 @@ def test_train_on_the_sample_writes_run_and_submission(runner, in_tmp):
     assert len(metrics["parts"][0]["history"]) == 12 and metrics["epochs"] == {"done": 12, "planned": 12}
     submission = in_tmp / "submissions" / f"{run_dir.name}.csv"
     assert read_submission(submission, n_test=1000).shape == (1000,)
-    assert Path(metrics["submission"]) == Path("submissions") / submission.name
+    assert metrics["submission"] == f"../../submissions/{submission.name}"  # relative to the run folder
     assert "Training summary" in result.output and "estimate" in result.output
     assert f"{estimate['accuracy']:.4f}" in result.output
     assert sorted(p.name for p in run_dir.iterdir()) == ["curves.png", "heldout.npz", "metrics.json", "model.npz"]

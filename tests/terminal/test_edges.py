@@ -45,7 +45,7 @@ def test_two_runs_of_the_same_second_never_share_a_submission(runner, in_tmp, bl
     first = train(runner, blob_dir, "--seed", "1", runs="runs-a")
     second = train(runner, blob_dir, "--seed", "2", runs="runs-b")
     assert first.name == second.name  # same second, different --runs-dir: the same run name
-    a, b = Path(record(first)["submission"]), Path(record(second)["submission"])
+    a, b = (first / record(first)["submission"]), (second / record(second)["submission"])
     assert a != b and {p.name for p in Path("submissions").iterdir()} == {a.name, b.name}
     for run_dir, path in ((first, a), (second, b)):
         assert record(run_dir)["submission_sha256"] == __import__("hashlib").sha256(path.read_bytes()).hexdigest()
@@ -55,7 +55,7 @@ def test_submit_refuses_a_csv_whose_content_is_not_what_its_run_wrote(runner, in
     run_dir = train(runner, blob_dir)
     args = ["submit", str(run_dir), "--dry-run", "--data-dir", str(blob_dir)]
     assert runner.invoke(app, args).exit_code == 0
-    csv = Path(record(run_dir)["submission"])
+    csv = run_dir / record(run_dir)["submission"]
     lines = csv.read_text().splitlines()
     lines[1] = "1," + str((int(lines[1].split(",")[1]) + 1) % 10)
     csv.write_text("\n".join(lines) + "\n")
@@ -182,7 +182,10 @@ def test_a_broken_heldout_file_is_one_line(runner, in_tmp, blob_dir, content, wh
 def test_user_text_is_shown_as_written_never_as_markup(runner, in_tmp, blob_dir):
     run_dir = train(runner, blob_dir, "--note", "[red]x[/red] [bold]")
     other = train(runner, blob_dir, "--seed", "3")
-    scores = {Path(record(run_dir)["submission"]).name: 0.98, Path(record(other)["submission"]).name: "[i]0.5"}
+    scores = {
+        (run_dir / record(run_dir)["submission"]).name: 0.98,
+        (other / record(other)["submission"]).name: "[i]0.5",
+    }
     (Path("runs") / "kaggle-submissions.json").write_text(json.dumps(scores))
     for width in ("200", "100"):
         out = runner.invoke(app, ["runs"], env={"COLUMNS": width}).output
@@ -210,7 +213,7 @@ def test_written_files_respect_the_umask(runner, in_tmp, blob_dir):
         assert runner.invoke(app, ["predict", str(run_dir), "--out", "p.csv"]).exit_code == 0
     finally:
         os.umask(old)
-    written = [*run_dir.iterdir(), Path(record(run_dir)["submission"]), Path("p.csv")]
+    written = [*run_dir.iterdir(), (run_dir / record(run_dir)["submission"]), Path("p.csv")]
     assert {p.name: oct(p.stat().st_mode & 0o777) for p in written} == {p.name: "0o644" for p in written}
 
 
