@@ -240,14 +240,14 @@ def _check_type(value: Any, hint: Any, name: str) -> None:
 def write_record(run_dir: Path, record: RunRecord) -> Path:
     """Write the record atomically, its paths relative to the run folder (so a moved runs folder still works)."""
     path = run_dir / METRICS_FILE
-    atomic_write_text(path, json.dumps(_paths_from(record.to_json(), run_dir, os.path.relpath), indent=2) + "\n")
+    atomic_write_text(path, json.dumps(_paths_from(record.to_json(), run_dir, _relative), indent=2) + "\n")
     return path
 
 
 def _paths_from(values: dict[str, Any], run_dir: Path, convert) -> dict[str, Any]:
     """The record's paths (submission, submissions_dir, data.dir, combined_from) passed through `convert(path,
     run folder)`; empty paths stay empty."""
-    base = os.path.abspath(run_dir)
+    base = os.path.realpath(run_dir)  # the folder itself, wherever links or mounts show it
     one = lambda text: convert(text, base) if text else text  # noqa: E731
     values = dict(values)
     values["submission"] = one(values.get("submission"))
@@ -256,6 +256,11 @@ def _paths_from(values: dict[str, Any], run_dir: Path, convert) -> dict[str, Any
     if isinstance(values.get("data"), dict) and values["data"].get("source") == "full":
         values["data"] = values["data"] | {"dir": one(values["data"].get("dir", ""))}
     return values
+
+
+def _relative(text: str, base: str) -> str:
+    """A path as stored: relative to the run folder, both with their links resolved."""
+    return os.path.relpath(os.path.realpath(text), base)
 
 
 def _under(text: str, base: str) -> str:

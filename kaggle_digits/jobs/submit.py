@@ -39,9 +39,8 @@ class SubmitPlan:
 
     def line(self) -> str:
         """file · run · preset · estimate, the one line printed before anything is sent."""
-        shown = near(self.path)
         if self.run is None:
-            return f"{shown} ({self.rows:,} rows) · no local run wrote this file · no estimate"
+            return f"{self.path} ({self.rows:,} rows) · no local run wrote this file · no estimate"
         record = self.run.record
         if record.estimate is not None:
             figure = record.estimate.text()
@@ -49,7 +48,9 @@ class SubmitPlan:
             figure = f"none; selected figure {record.selected.text()}"
         else:
             figure = "none (no held-out rows)"
-        return f"{shown} ({self.rows:,} rows) · run {self.run.path.name} · preset {record.preset} · estimate {figure}"
+        return (
+            f"{self.path} ({self.rows:,} rows) · run {self.run.path.name} · preset {record.preset} · estimate {figure}"
+        )
 
 
 def near(path: Path) -> Path:
@@ -76,7 +77,7 @@ def choose_file(target: Path | None, runs: list[Run], runs_root: Path = Path("ru
         eligible = [r for r in runs if refusal(r) is None and Path(r.record.submission or "").is_file()]
         if eligible:
             chosen = max(eligible, key=lambda r: (r.record.finished_at, r.path.name))
-            return Path(chosen.record.submission), chosen
+            return near(Path(chosen.record.submission)), chosen
         newest = max(runs, key=lambda r: (r.record.finished_at, r.path.name), default=None)
         why = f"; the newest run is not one: {refusal(newest)}" if newest and refusal(newest) else ""
         raise KaggleDigitsError(
@@ -91,7 +92,7 @@ def choose_file(target: Path | None, runs: list[Run], runs_root: Path = Path("ru
         if not run.record.submission or not Path(run.record.submission).is_file():
             status = run_status(run.path, run.record)
             raise KaggleDigitsError(f"{folder}: this run has no submission file (it is {status})")
-        return Path(run.record.submission), run
+        return near(Path(run.record.submission)), run
     raise KaggleDigitsError(f"{target}: no such submission file or run folder")
 
 

@@ -47,13 +47,21 @@ class Sandbox:
             "KAGGLE_KEY": KEY,
         }
 
-    def run(self, *args: str, limit_file_bytes: int | None = None) -> subprocess.CompletedProcess:
+    def run(
+        self, *args: str, limit_file_bytes: int | None = None, cwd: Path | None = None
+    ) -> subprocess.CompletedProcess:
         def limit() -> None:
             if limit_file_bytes is not None:
                 resource.setrlimit(resource.RLIMIT_FSIZE, (limit_file_bytes, limit_file_bytes))
 
         done = subprocess.run(
-            [CLI, *args], cwd=self.work, env=self.env, capture_output=True, text=True, timeout=240, preexec_fn=limit
+            [CLI, *args],
+            cwd=cwd or self.work,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=240,
+            preexec_fn=limit,
         )
         for secret in SECRETS:
             assert secret not in done.stdout + done.stderr, "a credential was printed"
@@ -186,7 +194,7 @@ def test_transient_failures_of_reads_are_retried_and_an_upload_is_never_sent_twi
     good = sandbox.work / "good.csv"
     good.write_text("ImageId,Label\n" + "".join(f"{i},1\n" for i in range(1, 1001)))
     sandbox.server.state.fail_next["CreateSubmission"] = [503]
-    sandbox.fails_with("submit: Kaggle answered 503", "submit", "good.csv", "-m", "x")
+    sandbox.fails_with("submit: Kaggle answered 503", "submit", "good.csv", "--force", "-m", "x")
     assert calls(sandbox).count("CreateSubmission") == 1 and sandbox.server.state.submissions == []
 
 
@@ -194,13 +202,17 @@ def test_the_daily_limit_is_one_line_and_nothing_is_uploaded(sandbox):
     assert sandbox.run("download").returncode == 0
     good = sandbox.work / "good.csv"
     good.write_text("ImageId,Label\n" + "".join(f"{i},1\n" for i in range(1, 1001)))
-    assert sandbox.run("submit", "good.csv", "-m", "x").returncode == 0
+    assert sandbox.run("submit", "good.csv", "--force", "-m", "x").returncode == 0
     sandbox.server.state.submissions *= 5  # as if four more had been sent today
     before = calls(sandbox)
-    sandbox.fails_with("Kaggle's daily submission limit is reached (5 today); nothing was sent", "submit", "good.csv")
+    sandbox.fails_with(
+        "Kaggle's daily submission limit is reached (5 today); nothing was sent", "submit", "good.csv", "--force"
+    )
     assert "StartSubmissionUpload" not in calls(sandbox)[len(before) :]
     sandbox.server.state.fail["GetSubmissionLimits"] = 404  # no limits endpoint: Kaggle's refusal of the upload
-    sandbox.fails_with("submit: Kaggle's daily submission limit is reached; nothing was sent", "submit", "good.csv")
+    sandbox.fails_with(
+        "submit: Kaggle's daily submission limit is reached; nothing was sent", "submit", "good.csv", "--force"
+    )
     assert len(sandbox.server.state.submissions) == 5
 
 
@@ -254,7 +266,10 @@ def test_failed_upload_is_refused_with_the_reason(sandbox):
     good.write_text("ImageId,Label\n" + "".join(f"{i},1\n" for i in range(1, 1001)))
     sandbox.server.state.fail_upload = True
     sandbox.fails_with(
-        "submit: the upload of good.csv failed; Kaggle's reply: 'Could not submit to competition'", "submit", "good.csv"
+        "submit: the upload of good.csv failed; Kaggle's reply: 'Could not submit to competition'",
+        "submit",
+        "good.csv",
+        "--force",
     )
     assert sandbox.server.state.submissions == []
 
@@ -268,6 +283,7 @@ def test_wait_gives_up_after_its_timeout_and_reports_scoring_errors(sandbox):
         "not scored after 1 s; check later with `kaggle-digits submissions`",
         "submit",
         "good.csv",
+        "--force",
         "--wait",
         "--timeout",
         "1",
@@ -277,7 +293,7 @@ def test_wait_gives_up_after_its_timeout_and_reports_scoring_errors(sandbox):
     sandbox.server.state.pending_polls = 0
     sandbox.server.state.labels = sandbox.server.state.labels[:10]  # the scorer now expects 10 rows
     sandbox.fails_with(
-        "failed on Kaggle: Submission must have 10 rows", "submit", "good.csv", "--wait", "--poll", "0.1"
+        "failed on Kaggle: Submission must have 10 rows", "submit", "good.csv", "--force", "--wait", "--poll", "0.1"
     )
 
 
@@ -318,6 +334,52 @@ def test_submit_dry_run_checks_the_file_and_contacts_nothing(sandbox):
     sandbox.fails_with("bad.csv: 1 rows, but test.csv has 1000 images", "submit", "bad.csv", "--dry-run")
     good = sandbox.work / "good.csv"
     good.write_text("ImageId,Label\n" + "".join(f"{i},1\n" for i in range(1, 1001)))
-    done = sandbox.run("submit", "good.csv", "--dry-run")
+    sandbox.fails_with("good.csv: no finished run under runs wrote this file", "submit", "good.csv", "--dry-run")
+    done = sandbox.run("submit", "good.csv", "--dry-run", "--force")
     assert done.returncode == 0 and "Would submit good.csv (1,000 rows) · no local run wrote this file" in done.stdout
+    assert calls(sandbox) == before
+
+
+def test_only_the_bytes_a_finished_full_data_run_recorded_are_uploaded_whatever_the_path(sandbox):
+    """Other working folders, --runs-dir, absolute and relative paths, links and copies: the digest decides."""
+    assert sandbox.run("download").returncode == 0
+    assert sandbox.run("train", "--epochs", "1", "--name", "full").returncode == 0
+    (csv,) = (sandbox.work / "submissions").iterdir()
+    elsewhere = sandbox.work.parent / "elsewhere"
+    elsewhere.mkdir()
+    data, runs = ["--data-dir", str(sandbox.work / "data")], ["--runs-dir", str(sandbox.work / "runs")]
+    copy = elsewhere / "copy.csv"
+    copy.write_bytes(csv.read_bytes())
+    done = sandbox.run("submit", str(copy), "--dry-run", *data, *runs, cwd=elsewhere)  # an exact copy: its run vouches
+    assert done.returncode == 0 and "· run " in done.stdout and "-full · preset mlp" in done.stdout, done.stderr
+    lines = csv.read_text().splitlines()
+    lines[5] = lines[5][:-1] + str((int(lines[5][-1]) + 1) % 10)
+    edited = elsewhere / "edited.csv"
+    edited.write_text("\n".join(lines) + "\n")
+    (elsewhere / "link.csv").symlink_to(edited)
+    before = calls(sandbox)
+    foreign = "no finished run under"
+    sandbox.fails_with(foreign, "submit", "edited.csv", *data, *runs, cwd=elsewhere)
+    sandbox.fails_with(foreign, "submit", "link.csv", *data, *runs, cwd=elsewhere)
+    sandbox.fails_with(foreign, "submit", str(edited), "-m", "x")
+    sandbox.fails_with(foreign, "submit", "../elsewhere/edited.csv")
+    csv.write_text("\n".join(lines) + "\n")  # the run's own file, edited in place
+    changed = f"not the file run {csv.stem} wrote"
+    sandbox.fails_with(changed, "submit", str(csv), *data, *runs, cwd=elsewhere)
+    sandbox.fails_with(changed, "submit", f"submissions/{csv.name}")
+    sandbox.fails_with(changed, "submit", "-m", "the newest run")
+    (elsewhere / "runlink").symlink_to(sandbox.work / "runs")
+    sandbox.fails_with(changed, "submit", csv.stem, *data, "--runs-dir", "runlink", cwd=elsewhere)
+    assert calls(sandbox) == before  # nothing was sent
+    done = sandbox.run("submit", str(edited), "--force", "-m", "on purpose")
+    assert done.returncode == 0 and sandbox.server.state.uploads["blob-1"][1] == edited.read_bytes()
+
+
+def test_a_sample_runs_csv_is_refused_by_path_even_when_no_run_in_the_runs_folder_names_it(sandbox):
+    assert sandbox.run("download").returncode == 0
+    assert sandbox.run("train", "--sample", "--epochs", "1", "--runs-dir", "sample-runs").returncode == 0
+    (csv,) = (sandbox.work / "submissions").iterdir()
+    before = calls(sandbox)
+    sandbox.fails_with("no finished run under runs wrote this file", "submit", str(csv))
+    sandbox.fails_with("a --sample run", "submit", str(csv), "--runs-dir", "sample-runs")
     assert calls(sandbox) == before
