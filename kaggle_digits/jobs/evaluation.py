@@ -50,7 +50,7 @@ class ClassReport:
 def dev_predictions(run: TrainedRun) -> DevPredictions:
     """The run's held-out rows (dev split or out-of-fold) with the probabilities its estimate counted."""
     train = run_train_data(run.record, run.path.name, "its held-out rows cannot be rebuilt")
-    scored = load_held_out(run.path)
+    scored = load_held_out(run.path, len(train))
     if scored is None:  # a run from before held-out predictions were kept: rebuild its dev split and predict it
         _, dev_idx = dev_split(train, run.record.config)
         scored = HeldOut(dev_idx, run.model.predict_proba(train.features(dev_idx)))  # (M, 10)

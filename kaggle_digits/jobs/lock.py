@@ -18,6 +18,10 @@ from ..errors import KaggleDigitsError
 LOCK_FILE = ".lock"
 
 
+class RunLocked(KaggleDigitsError):  # noqa: N818 (a state, named as the user sees it)
+    """Another live process trains the run: nothing of it may be touched."""
+
+
 class RunLock:
     """Held while a process trains `run_dir`; a second taker gets a one-line error naming the holder's pid."""
 
@@ -36,7 +40,7 @@ class RunLock:
             os.close(fd)
             pids = " ".join(map(str, holder_pids(self.path.parent))) or "PID"
             who = f"process {pids}" if pids != "PID" else "another process"
-            raise KaggleDigitsError(
+            raise RunLocked(
                 f"{self.path.parent}: {who} is training this run now; wait for it, or stop it (Ctrl-C or "
                 f"`kill {pids}`) before resuming"
             ) from None

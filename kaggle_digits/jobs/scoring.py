@@ -64,8 +64,9 @@ def save_held_out(run_dir: Path, scored: HeldOut) -> None:
         np.savez(handle, rows=scored.rows, proba=scored.proba)
 
 
-def load_held_out(run_dir: Path) -> HeldOut | None:
-    """The held-out predictions a run kept, or None for runs written before they were kept."""
+def load_held_out(run_dir: Path, train_rows: int) -> HeldOut | None:
+    """The held-out predictions a run kept (rows of a train.csv of `train_rows` rows), or None for runs written
+    before they were kept; a damaged or edited file is a one-line error naming it."""
     path = run_dir / HELDOUT_FILE
     if not path.is_file():
         return None
@@ -79,4 +80,17 @@ def load_held_out(run_dir: Path) -> HeldOut | None:
         ) from None
     if scored.rows.ndim != 1 or scored.proba.shape != (len(scored.rows), 10):
         raise KaggleDigitsError(f"{path}: arrays of the wrong shape; train the run again to see its held-out rows")
+    rows, proba = scored.rows, scored.proba
+    problem = (
+        "row numbers that are not whole numbers" if not np.issubdtype(rows.dtype, np.integer)
+        else f"row numbers outside 0–{train_rows - 1:,} (train.csv has {train_rows:,} rows)"
+        if len(rows) and (rows.min() < 0 or rows.max() >= train_rows)
+        else "a row named twice" if len(np.unique(rows)) != len(rows)
+        else "probabilities that are not finite numbers" if not (
+            np.issubdtype(proba.dtype, np.floating) and np.isfinite(proba).all()
+        )
+        else None
+    )  # fmt: skip
+    if problem:
+        raise KaggleDigitsError(f"{path}: holds {problem}; train the run again to see its held-out rows")
     return scored

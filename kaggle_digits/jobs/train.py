@@ -7,6 +7,7 @@ stopped and ends with the same weights, bit for bit on the same thread count, as
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import os
 import shutil
@@ -18,7 +19,7 @@ from ..files import remove_temp_files
 from .critical import critical_section
 from .finish import Clock, TrainOutcome, finish, submissions_folder
 from .folders import remove_leftovers, resolve_run, run_train_data, writable_folder
-from .lock import RunLock
+from .lock import RunLock, RunLocked
 from .parts import OnEvent, Stage, part_file, reconcile
 from .plan import Part, plan_parts
 from .record import PartRecord, RunRecord, read_record, write_record
@@ -73,12 +74,15 @@ def resume_run(
     if record.combined_from:
         raise KaggleDigitsError(f"{run_dir}: a combination of saved runs cannot be resumed; combine them again")
     writable_folder(submissions_folder(record), "submissions", "submissions_dir")
+    as_found = copy.deepcopy(record)
     try:
         return execute(run_dir, record, on_event, stage)
-    except RunInterrupted:
+    except (RunInterrupted, RunLocked):
         raise
     except Exception:
-        if read_record(run_dir).status == "running":  # it checkpointed in this session, then failed
+        if record.epochs_done == as_found.epochs_done:  # nothing trained: the record goes back to what it said
+            write_record(run_dir, as_found)
+        else:
             record.status = "failed"
             write_record(run_dir, record)
         raise

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from ..constants import N_CLASSES, N_PIXELS
 from ..errors import KaggleDigitsError
 from ..files import atomic_path
 from .network import Ensemble, Model, build_network
@@ -42,10 +43,13 @@ def load_model(path: str | os.PathLike[str]) -> tuple[Model, dict[str, Any]]:
                 prefix = f"member{m}."
                 network.load_state({k[len(prefix) :]: stored[k] for k in stored.files if k.startswith(prefix)})
                 networks.append(network)
+        model = networks[0] if len(networks) == 1 else Ensemble(networks)
+        proba = model.predict_proba(np.zeros((1, N_PIXELS), np.float32))  # an edited header fails here, not later
+        if proba.shape != (1, N_CLASSES):
+            raise ValueError(f"it gives {proba.shape[-1]} outputs per image, not {N_CLASSES}")
     except KaggleDigitsError:
         raise
-    except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile) as exc:
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, IndexError, EOFError, zipfile.BadZipFile) as exc:
         raise KaggleDigitsError(f"{path}: not a readable kaggle-digits model ({type(exc).__name__})") from None
-    model = networks[0] if len(networks) == 1 else Ensemble(networks)
     info = {k: v for k, v in header.items() if k not in ("format_version", "members")}
     return model, info

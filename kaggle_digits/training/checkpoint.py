@@ -45,7 +45,10 @@ def save_checkpoint(path: str | os.PathLike[str], trainer: Trainer, extra: dict[
 def read_extra(path: str | os.PathLike[str]) -> dict[str, Any]:
     """The caller's `extra` of a checkpoint, without touching any trainer."""
     with _opened(path) as stored:
-        return json.loads(str(stored["header"]))["extra"]
+        extra = json.loads(str(stored["header"]))["extra"]
+        if not isinstance(extra, dict):
+            raise TypeError("extra")
+        return extra
 
 
 def read_state(path: str | os.PathLike[str]) -> FitState:
@@ -94,5 +97,5 @@ def _opened(path: str | os.PathLike[str]) -> Iterator[Any]:
     try:
         with np.load(path, allow_pickle=False) as stored:
             yield stored
-    except (OSError, EOFError, zipfile.BadZipFile) as exc:
+    except (OSError, EOFError, ValueError, KeyError, TypeError, AttributeError, zipfile.BadZipFile) as exc:
         raise KaggleDigitsError(f"{path}: not a readable checkpoint ({type(exc).__name__})") from None
