@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .constants import N_PIXELS
+from .constants import N_CLASSES, N_PIXELS
 from .errors import ConfigError, KaggleDigitsError
 from .files import atomic_path, temp_folder
 
@@ -43,6 +43,19 @@ class Digits:
         """Pixels scaled to float32 [0, 1], optionally for a subset of rows."""
         images = self.images if index is None else self.images[index]
         return images.astype(np.float32) * np.float32(1 / 255)  # (N, 784)
+
+
+def thin_digits(train: Digits) -> str | None:
+    """A warning naming the digits train.csv has no rows of, or under a tenth of an even share (1 % of its rows)."""
+    counts = np.bincount(train.labels, minlength=N_CLASSES)  # (10,)
+    missing = [str(d) for d in range(N_CLASSES) if counts[d] == 0]
+    few = [f"{d} ({counts[d]:,})" for d in range(N_CLASSES) if 0 < counts[d] < len(train) / (10 * N_CLASSES)]
+    if not missing and not few:
+        return None
+    parts = ([f"no rows of digit {', '.join(missing)}"] if missing else []) + (
+        [f"few rows of digit {', '.join(few)}"] if few else []
+    )
+    return f"warning: {train.path}: {' and '.join(parts)} among {len(train):,}; the model will rarely predict them"
 
 
 def load_train(data_dir: str | os.PathLike[str]) -> Digits:

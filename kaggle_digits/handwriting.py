@@ -17,25 +17,65 @@ from .errors import KaggleDigitsError
 
 BOX = 20  # the longer side of the digit, in pixels
 INK = 0.25  # a pixel is ink when it is this far from the background, as a share of the darkest-to-lightest range
+MAX_PIXELS = 64_000_000  # a picture larger than this (read from its header) is refused before it is decoded
+WORKING_SIDE = 1_024  # larger pictures are read reduced to about this side: a digit needs far fewer pixels
+MAX_FILE_BYTES = 200 * 2**20  # a file larger than this is refused before it is read
 
 
 def read_image(path: str | os.PathLike[str]) -> np.ndarray:
-    """A picture file as grey levels in [0, 1] (H, W); one line naming the file when it is not a readable picture."""
+    """A picture file as grey levels in [0, 1] (H, W), of any bit depth; one line naming the file when it is not a
+    regular file, not a readable picture, or larger than MAX_PIXELS (checked from its header, before decoding)."""
     path = Path(path)
+    if not path.exists():
+        raise KaggleDigitsError(f"{path}: file not found")
+    if not path.is_file():
+        raise KaggleDigitsError(f"{path}: not a regular file (a folder, a pipe or a device); give a picture file")
+    if path.stat().st_size > MAX_FILE_BYTES:
+        raise KaggleDigitsError(f"{path}: {path.stat().st_size:,} bytes; pictures up to {MAX_FILE_BYTES:,} are read")
+    pillows_limit, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None  # the check below is ours, with our words
     try:
         with Image.open(path) as picture:
-            picture = ImageOps.exif_transpose(picture)  # phones store photos sideways, with a rotation tag
-            if picture.mode in ("RGBA", "LA", "PA") or "transparency" in picture.info:
-                backdrop = Image.new("RGBA", picture.size, "white")  # transparent means paper, not black
-                picture = Image.alpha_composite(backdrop, picture.convert("RGBA"))
-            grey = np.asarray(picture.convert("L"), dtype=np.float32) / 255  # (H, W)
-    except FileNotFoundError:
-        raise KaggleDigitsError(f"{path}: file not found") from None
-    except (UnidentifiedImageError, OSError, ValueError) as exc:
+            Image.MAX_IMAGE_PIXELS = pillows_limit
+            width, height = picture.size
+            if width * height > MAX_PIXELS:
+                raise KaggleDigitsError(
+                    f"{path}: {width:,} × {height:,} pixels; pictures up to {MAX_PIXELS:,} pixels are read — "
+                    "crop or shrink it to the digit"
+                )
+            grey = _grey(_reduced(picture))  # (H, W)
+    except KaggleDigitsError:
+        raise
+    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:
         raise KaggleDigitsError(f"{path}: not a picture this tool can read (PNG, JPEG, …): {exc}") from None
+    finally:
+        Image.MAX_IMAGE_PIXELS = pillows_limit
     if grey.size == 0:
         raise KaggleDigitsError(f"{path}: an empty picture (0 pixels)")
     return grey
+
+
+def _reduced(picture: Image.Image) -> Image.Image:
+    """A large picture read at about WORKING_SIDE pixels a side (JPEGs decode reduced), upright."""
+    if max(picture.size) > WORKING_SIDE and picture.format == "JPEG":
+        picture.draft(picture.mode, (WORKING_SIDE, WORKING_SIDE))  # the decoder skips detail: less memory, less time
+    picture = ImageOps.exif_transpose(picture)  # phones store photos sideways, with a rotation tag
+    if max(picture.size) > WORKING_SIDE:
+        picture = picture.copy()
+        picture.thumbnail((WORKING_SIDE, WORKING_SIDE))
+    return picture
+
+
+def _grey(picture: Image.Image) -> np.ndarray:
+    """Grey levels in [0, 1] (H, W): 8-bit pictures as they are, 16-bit, 32-bit and float ones by their range."""
+    if picture.mode in ("I", "F") or picture.mode.startswith("I;"):
+        values = np.asarray(picture, dtype=np.float64)  # (H, W)
+        values = np.nan_to_num(values, nan=0.0, posinf=0.0, neginf=0.0)
+        low, high = float(values.min(initial=0.0)), float(values.max(initial=0.0))
+        return ((values - low) / (high - low) if high > low else np.zeros_like(values)).astype(np.float32)
+    if picture.mode in ("RGBA", "LA", "PA") or "transparency" in picture.info:
+        backdrop = Image.new("RGBA", picture.size, "white")  # transparent means paper, not black
+        picture = Image.alpha_composite(backdrop, picture.convert("RGBA"))
+    return np.asarray(picture.convert("L"), dtype=np.float32) / 255
 
 
 def light_on_dark(grey: np.ndarray) -> np.ndarray:

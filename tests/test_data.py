@@ -138,3 +138,19 @@ def test_the_cache_follows_the_content_even_when_size_and_mtime_stay(blob_dir):
     assert path.stat().st_size == stamp.st_size and path.stat().st_mtime_ns == stamp.st_mtime_ns
     second = load_train(blob_dir)
     assert second.labels[0] != first.labels[0] and second.fingerprint != first.fingerprint
+
+
+def test_a_digit_missing_or_rare_in_train_csv_is_named_in_a_warning(tmp_path):
+    from kaggle_digits.data import thin_digits
+
+    rng = np.random.default_rng(0)
+    images, labels = blob_digits(1000, rng)
+    keep = (labels != 7) & ((labels != 2) | (np.arange(1000) < 25))  # no 7, three 2s
+    write_csv(tmp_path / "train.csv", images[keep], labels[keep])
+    warning = thin_digits(load_train(tmp_path))
+    assert warning == (
+        f"warning: {tmp_path / 'train.csv'}: no rows of digit 7 and few rows of digit 2 (3) among 803; the model "
+        "will rarely predict them"
+    )
+    write_csv(tmp_path / "train.csv", images, labels)
+    assert thin_digits(load_train(tmp_path)) is None

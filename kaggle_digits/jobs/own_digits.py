@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import KaggleDigitsError
 from ..handwriting import load_digit_picture
 from ..nn.network import with_views
 from .explain import why_digit
@@ -31,10 +32,21 @@ class ReadDigit:
         return {"file": str(self.file), "digit": self.digit, "probabilities": [round(float(p), 6) for p in self.proba]}
 
 
-def read_digits(run: TrainedRun, files: list[str | os.PathLike[str]], why: bool = False) -> list[ReadDigit]:
-    """Every file prepared first (a bad one stops before any output is written), then read by the run's model
-    with its test-time views; with `why`, `<run>/why-<file name>.png` for each."""
-    images = np.stack([load_digit_picture(file) for file in files])  # (F, 784) uint8
+def read_digits(
+    run: TrainedRun, files: list[str | os.PathLike[str]], why: bool = False
+) -> tuple[list[ReadDigit], list[str]]:
+    """Every readable file prepared as MNIST and read by the run's model with its test-time views (with `why`,
+    `<run>/why-<file name>.png` for each), and a one-line problem for each file that could not be read."""
+    images, readable, problems = [], [], []
+    for file in files:
+        try:
+            images.append(load_digit_picture(file))
+            readable.append(file)
+        except KaggleDigitsError as exc:
+            problems.append(str(exc))
+    if not readable:
+        return [], problems
+    files, images = readable, np.stack(images)  # (F, 784) uint8
     proba = with_views(run.model, run.record.tta).predict_proba(images.astype(np.float32) / np.float32(255))
     found = []
     for file, image, p in zip(files, images, proba, strict=True):
@@ -43,4 +55,4 @@ def read_digits(run: TrainedRun, files: list[str | os.PathLike[str]], why: bool 
             out = run.path / f"why-{Path(file).stem}.png"
             why_digit(run, image, Path(file).name, out)
         found.append(ReadDigit(Path(file), image, p, out))
-    return found
+    return found, problems

@@ -13,7 +13,7 @@ import os
 import shutil
 from pathlib import Path
 
-from ..data import Digits, load_test
+from ..data import Digits, load_test, thin_digits
 from ..errors import ConfigError, KaggleDigitsError
 from ..files import remove_temp_files
 from .critical import critical_section
@@ -103,6 +103,8 @@ def execute(run_dir: Path, record: RunRecord, on_event: OnEvent | None, stage: S
             clock = Clock()
             stage("Loading data")
             train, test = load_data(record, run_dir)
+            if warning := thin_digits(train):
+                stage(warning)
             clock.mark("loaded")
             parts = plan_parts(train, record.config, record.members, record.folds)
             describe_data(record, train, parts)

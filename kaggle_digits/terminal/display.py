@@ -85,7 +85,10 @@ class TrainingProgress:
 
     def stage(self, text: str) -> None:
         with closed_output_stops():
-            self.console.print(f"[dim]{esc(text)}…[/]")
+            if text.startswith("warning: "):  # said once, where it cannot be missed
+                self.console.print(f"[yellow]warning:[/] {esc(text.removeprefix('warning: '))}", highlight=False)
+            else:
+                self.console.print(f"[dim]{esc(text)}…[/]")
 
     def __call__(self, event: TrainEvent) -> None:
         with closed_output_stops():

@@ -7,10 +7,12 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.text import Text
 
+from ..errors import KaggleDigitsError
 from ..jobs.folders import load_run, resolve_run
 from ..jobs.own_digits import read_digits
-from .app import RunsDir, app, console
+from .app import RunsDir, app, console, err_console
 from .digits import digit_text, top_probabilities
 from .display import esc
 
@@ -31,13 +33,18 @@ def predict_image(
 ) -> None:
     """Read photos or scans of handwritten digits, prepared the way MNIST was made (28x28, centred by mass)."""
     loaded = load_run(resolve_run(run, runs_dir))
-    found = read_digits(loaded, files, why=why)
+    found, problems = read_digits(loaded, files, why=why)
     if as_json:
         print(json.dumps([digit.to_json() for digit in found], indent=2))
-        return
-    for digit in found:
+    for digit in [] if as_json else found:
         console.print(f"[bold]{esc(digit.file)}[/]: {digit.digit}  (model {esc(loaded.path.name)})", highlight=False)
         console.print(digit_text(digit.image, colour=console.color_system is not None), end="")
         console.print(top_probabilities(digit.proba))
         if digit.why is not None:
             console.print(f"Wrote its maps to [bold]{esc(digit.why)}[/]")
+    if len(problems) == 1 and not found:
+        raise KaggleDigitsError(problems[0])
+    for problem in problems:  # the others were read all the same
+        err_console.print(Text.assemble(("error: ", "bold red"), problem), highlight=False, soft_wrap=True)
+    if problems:
+        raise typer.Exit(1)

@@ -38,8 +38,18 @@ def _one_of(choices: tuple[str, ...]) -> Callable[[Any], bool]:
     return lambda v: v in choices
 
 
-def _sizes(v: Any) -> bool:
-    return isinstance(v, tuple) and all(_whole(1)(h) for h in v)
+# Sizes are bounded before any memory is spent: far above anything that trains on 2 cores in a day, far below
+# what would ask for terabytes (a 784 × 10⁹ layer is 5.7 TiB).
+MAX_WIDTH = 16_384  # units of a hidden layer
+MAX_CHANNELS = 1_024  # channels of a convolution
+MAX_LAYERS = 16  # hidden layers or convolutions
+MAX_EPOCHS = 100_000  # epochs, or full-batch iterations
+MAX_BATCH = 65_536  # rows of a mini-batch (more than train.csv holds: use 0, the full batch)
+
+
+def _sizes(most: int) -> Callable[[Any], bool]:
+    """One to MAX_LAYERS whole sizes from 1 to `most` (or none, for the architecture that has no such layers)."""
+    return lambda v: isinstance(v, tuple) and len(v) <= MAX_LAYERS and all(_whole(1, most)(h) for h in v)
 
 
 def _dev_size(v: Any) -> bool:
@@ -70,8 +80,11 @@ def cnn_sides(conv_channels: tuple[int, ...], first_kernel: int, pool_every: int
 # Each field's limit, once: (accepts, the fix a message gives). Checks across fields are in TrainConfig.check().
 FIELD_RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "architecture": (_one_of(ARCHITECTURES), f"choose {' or '.join(ARCHITECTURES)}"),
-    "conv_channels": (_sizes, "give channel counts ≥ 1, e.g. 32,32,64,64"),
-    "hidden_sizes": (_sizes, "give layer sizes ≥ 1, e.g. 512,256"),
+    "conv_channels": (
+        _sizes(MAX_CHANNELS),
+        f"give up to {MAX_LAYERS} channel counts from 1 to {MAX_CHANNELS:,}, e.g. 32,32,64,64",
+    ),
+    "hidden_sizes": (_sizes(MAX_WIDTH), f"give up to {MAX_LAYERS} layer sizes from 1 to {MAX_WIDTH:,}, e.g. 512,256"),
     "init": (_one_of(INITS), f"choose one of {', '.join(INITS)}"),
     "dropout": (_finite(0, 1), "use a rate in [0, 1), e.g. 0.2"),
     "first_kernel": (lambda v: v in (3, 5, 7), "use 3, 5 or 7"),
@@ -83,8 +96,8 @@ FIELD_RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "weight_decay": (_finite(0), "use a finite value ≥ 0, e.g. 0.0001"),
     "schedule": (_one_of(SCHEDULES), f"choose one of {', '.join(SCHEDULES)}"),
     "warmup_epochs": (_finite(0), "use a finite number of epochs ≥ 0"),
-    "epochs": (_whole(1), "train for at least 1"),
-    "batch_size": (_whole(0), "use a positive size, or 0 for full batch"),
+    "epochs": (_whole(1, MAX_EPOCHS), f"train for 1 to {MAX_EPOCHS:,}"),
+    "batch_size": (_whole(0, MAX_BATCH), f"use a size from 1 to {MAX_BATCH:,}, or 0 for full batch"),
     "eval_every": (_whole(1), "evaluate at least every 1 epoch"),
     "dev_size": (
         _dev_size,

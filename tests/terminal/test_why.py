@@ -4,6 +4,7 @@ read from photos, JSON for scripts."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -73,6 +74,20 @@ def test_predict_image_refuses_a_file_that_is_not_a_picture_in_one_line(runner, 
     result = runner.invoke(app, ["predict-image", str(tmp_path / "notes.txt"), "--run", str(sample_run)])
     assert result.exit_code == 1 and result.stderr.count("\n") == 1
     assert "notes.txt: not a picture this tool can read" in result.stderr
+
+
+def test_one_bad_picture_among_many_is_reported_and_the_others_are_still_read(runner, sample_run, tmp_path):
+    train = load_train(sample_dir())
+    for i in range(2):
+        photo_of(train.images[i], tmp_path / f"good{i}.jpg")
+    (tmp_path / "notes.txt").write_text("seven")
+    os.mkfifo(tmp_path / "pipe.png")
+    files = [str(tmp_path / n) for n in ("good0.jpg", "notes.txt", "pipe.png", "good1.jpg")]
+    result = runner.invoke(app, ["predict-image", *files, "--run", str(sample_run), "--json"])
+    assert result.exit_code == 1
+    assert [answer["file"] for answer in json.loads(result.stdout)] == [files[0], files[3]]
+    lines = result.stderr.splitlines()
+    assert len(lines) == 2 and "notes.txt: not a picture" in lines[0] and "pipe.png: not a regular file" in lines[1]
 
 
 def test_a_filter_outside_the_digits_is_named_by_its_flag(runner, sample_run):
