@@ -62,10 +62,18 @@ def test_a_signal_after_an_epoch_keeps_the_checkpoint_and_says_how_to_resume(tmp
     assert not (run_dir / "model.npz").exists() and not list((tmp_path / "submissions").iterdir())
 
 
+def training_started(run_dir: Path) -> bool:
+    """The record names each network's thread count just before the first step (a cnn epoch takes seconds)."""
+    try:
+        return json.loads((run_dir / "metrics.json").read_text())["parts"][0]["threads"] > 0
+    except (OSError, ValueError, KeyError, IndexError):
+        return False
+
+
 def test_ctrl_c_during_the_first_epoch_writes_no_model_and_no_submission(tmp_path):
     process = start(tmp_path, "train", "--sample", "--preset", "cnn", "--epochs", "2")
     run_dir = the_run(tmp_path)
-    time.sleep(1.0)  # loading the sample takes a fraction of a second; a cnn epoch on it takes several
+    wait_for(lambda: training_started(run_dir))
     process.send_signal(signal.SIGINT)
     _, err = process.communicate(timeout=60)
     assert process.returncode == 130 and "interrupted at epoch 0/2 — resume with" in err
@@ -136,3 +144,42 @@ def test_the_cursor_is_shown_again_after_ctrl_c_on_a_terminal(tmp_path):
     hide, show = b"\x1b[?25l", b"\x1b[?25h"
     assert hide in output and output.rfind(show) > output.rfind(hide), output[-400:]
     assert process.returncode == 130
+
+
+GATED_START = """
+import sys
+class Gate:
+    # holds the import of the commands half-way until the test has sent its signal
+    def find_spec(self, name, path=None, target=None):
+        if name == "kaggle_digits.terminal.display":
+            print("importing", flush=True)
+            sys.stdin.readline()
+        return None
+sys.meta_path.insert(0, Gate())
+sys.argv = ["kaggle-digits", "runs"]
+from kaggle_digits.terminal.main import main
+main()
+"""
+
+
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143), (signal.SIGHUP, 129)])
+def test_a_signal_while_the_program_is_still_importing_is_one_line(tmp_path, signum, code):
+    process = subprocess.Popen([sys.executable, "-c", GATED_START], cwd=tmp_path, stdin=subprocess.PIPE,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    assert process.stdout.readline() == "importing\n"
+    process.send_signal(signum)
+    out, err = process.communicate(timeout=30)
+    assert process.returncode == code and err == "interrupted\n" and out == "", err
+
+
+def test_sighup_stops_a_run_like_sigterm_and_it_resumes(tmp_path):
+    process = start(tmp_path, *SLOW_SAMPLE_RUN)
+    run_dir = the_run(tmp_path)
+    wait_for(lambda: any(run_dir.glob("checkpoint*.npz")))
+    process.send_signal(signal.SIGHUP)
+    _, err = process.communicate(timeout=60)
+    record = json.loads((run_dir / "metrics.json").read_text())
+    assert process.returncode == 129 and record["status"] == "interrupted"
+    assert err.startswith(f"interrupted at epoch {record['epochs']['done']}/40 — resume with") and err.count("\n") == 1
+    done = subprocess.run([*CLI, "train", "--resume", str(run_dir)], cwd=tmp_path, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
