@@ -16,6 +16,11 @@ import typer
 from rich.text import Text
 from typer.core import TyperGroup
 
+try:  # Typer 0.29 carries its own copy of click
+    from typer._click.exceptions import BadParameter, MissingParameter, UsageError
+except ImportError:  # pragma: no cover - Typer on click
+    from click.exceptions import BadParameter, MissingParameter, UsageError
+
 from .. import __version__
 from ..allocator import keep_large_allocations
 from ..errors import ConfigError, KaggleDigitsError
@@ -51,12 +56,67 @@ def flag_of(field: str) -> str:
     return FIELD_FLAGS.get(field, "--" + field.replace("_", "-"))
 
 
-def plain_flags(command, ctx):
-    """Flags take no value, so their help shows no type (Typer would print `<bool>`)."""
+# The word help shows for each value, by option name, else by type: never a Python type name.
+VALUE_WORDS = {
+    "data_dir": "DIR", "runs_dir": "DIR", "submissions_dir": "DIR", "out": "FILE", "resume": "RUN",
+    "estimate_from": "RUN", "run": "RUN", "dev_size": "FRACTION|ROWS", "lr": "RATE", "hidden": "SIZES",
+    "channels": "SIZES", "betas": "B1,B2", "name": "NAME", "competition": "SLUG", "timeout": "SECONDS",
+    "poll": "SECONDS", "dropout": "RATE", "label_smoothing": "SHARE", "average": "DECAY", "elastic": "ALPHA",
+    "tta": "VIEWS", "image_id": "ID", "files": "FILE", "runs": "RUN", "target": "FILE|RUN", "true_digit": "DIGIT",
+    "pred_digit": "DIGIT",
+}  # fmt: skip
+TYPE_WORDS = {"int": "N", "float": "NUMBER", "str": "TEXT", "Path": "PATH"}
+
+
+def readable_help(command, ctx):
+    """Help in words: a flag shows no type (Typer would print `<bool>`), a value a word such as DIR, RUN or N,
+    an argument its word in the usage line (`[RUN]`, `RUN...`) and no type column."""
     for param in command.get_params(ctx):
-        if getattr(param, "is_flag", False) and param.metavar is None:
-            param.metavar = ""
+        if getattr(param, "is_flag", False):
+            param.metavar = param.metavar or ""
+        elif getattr(param, "type_descriptor", None) is not None and param.type_descriptor.is_choice:
+            continue
+        elif param.param_type_name == "argument":
+            word = VALUE_WORDS.get(param.name, param.name.upper())
+            param.metavar = f"{word}..." if param.nargs != 1 else word
+            usage = param.metavar if param.required else f"[{param.metavar}]"
+            param._usage_display_name = lambda usage=usage: usage  # Typer's own: {RUN...}..., [[RUN]]
+            param.display_type_rich = lambda ctx: None
+        elif param.metavar is None:
+            param.metavar = VALUE_WORDS.get(param.name) or TYPE_WORDS.get(param.bare_type().split("[")[0], "VALUE")
     return command
+
+
+def _parses(param, text: str) -> bool:
+    """Whether `text` is a value of the argument's type (to find, among the words typed, the one it refused)."""
+    kind = {"int": int, "float": float}.get(param.bare_type())
+    try:
+        return kind is None or kind(text) is not None
+    except ValueError:
+        return False
+
+
+def value_error(exc: BadParameter, args: list[str]) -> str:
+    """A value the parser refused, in our words: the option, the value as typed, what it takes."""
+    param = exc.param
+    if param is not None and param.param_type_name == "argument":
+        flag = param.metavar or param.name.upper()
+        typed = next((arg for arg in args[1:] if not arg.startswith("-") and not _parses(param, arg)), "")
+    else:
+        flag = max(param.opts, key=len) if param is not None and param.opts else "the value"
+        typed = next(
+            (args[i + 1] for i, arg in enumerate(args[:-1]) if arg == flag),
+            next((arg.split("=", 1)[1] for arg in args if arg.startswith(flag + "=")), ""),
+        )
+    descriptor = getattr(param, "type_descriptor", None)
+    if descriptor is not None and descriptor.is_choice:
+        choices = [str(c) for c in descriptor.choices or ()]
+        allowed = f"choose {', '.join(choices[:-1])} or {choices[-1]}" if len(choices) > 1 else f"use {choices[0]}"
+    else:
+        kind = param.bare_type().split("[")[0] if param is not None else ""
+        allowed = {"int": "give a whole number, e.g. 20", "float": "give a number, e.g. 0.5"}.get(kind)
+        allowed = allowed or exc.message
+    return f"{flag} {typed}: {allowed}" if typed else f"{flag}: {allowed}"
 
 
 def silence_stdout() -> None:
@@ -70,15 +130,20 @@ class HandledGroup(TyperGroup):
 
     def get_command(self, ctx, cmd_name):
         command = super().get_command(ctx, cmd_name)
-        return command if command is None else plain_flags(command, ctx)
+        return command if command is None else readable_help(command, ctx)
 
     def format_help(self, ctx, formatter):
-        plain_flags(self, ctx)
+        readable_help(self, ctx)
         return super().format_help(ctx, formatter)
 
     def invoke(self, ctx):
+        args = [*getattr(ctx, "_protected_args", []), *ctx.args]  # the command line, for a refused value as typed
         try:
             return super().invoke(ctx)
+        except BadParameter as exc:
+            if isinstance(exc, MissingParameter):
+                raise
+            raise UsageError(value_error(exc, args), exc.ctx) from None
         except KaggleDigitsError as exc:
             code = getattr(exc, "exit_code", 1)
             if code == PIPE_CLOSED:
