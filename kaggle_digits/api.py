@@ -134,6 +134,7 @@ def train(
         jobs=jobs,
         name=name,
         note=note,
+        dev_size_set="dev_size" in settings,
     )
     networks = request.members * max(1, folds)
     return _with_progress(lambda on_event, stage: train_run(request, on_event, stage), config, folds, networks, quiet)

@@ -84,3 +84,21 @@ def test_progress_prints_unless_quiet_and_inputs_that_take_no_files_are_fine(tmp
              hidden_sizes=(16,), augment=False, quiet=True, seed=1)  # fmt: skip
     assert capsys.readouterr().out == ""
     assert sorted(p.name for p in data.iterdir()) == before
+
+
+def test_the_notebook_face_refuses_what_the_cli_refuses(tmp_path, monkeypatch, runner):
+    from kaggle_digits.terminal.cli import app
+
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(kd.ConfigError, match="runs_dir nowhere: no such folder"):
+        kd.runs("nowhere")
+    cli = runner.invoke(app, ["runs", "--runs-dir", "nowhere"])
+    assert cli.exit_code == 1 and cli.stderr == (
+        "error: --runs-dir nowhere: no such folder; give --runs-dir the folder your runs are in\n"
+    )
+    assert kd.runs().empty  # the default folder, before the first run: nothing yet, not an error
+    with pytest.raises(kd.ConfigError, match=r"folds 5 and dev_size 0\.1: choose one"):
+        kd.train("mlp", sample=True, folds=5, dev_size=0.1, quiet=True)
+    cli = runner.invoke(app, ["train", "--sample", "--folds", "5", "--dev-size", "0.1"])
+    assert cli.exit_code == 1 and "--folds 5 and --dev-size 0.1: choose one" in cli.stderr
+    assert not (tmp_path / "runs").exists()

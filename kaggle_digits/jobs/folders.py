@@ -18,6 +18,7 @@ from .lock import alive, holder_pid, is_locked
 from .record import METRICS_FILE, RunRecord, read_record
 
 MODEL_FILE = "model.npz"
+DEFAULT_RUNS_DIR = Path("runs")  # where runs go and are looked for unless a runs folder is named
 
 
 @dataclass(frozen=True)

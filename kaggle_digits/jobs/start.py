@@ -28,6 +28,7 @@ class TrainRequest:
     jobs: int = 0  # networks trained side by side; 0: one per core, at most one per network
     name: str = ""
     note: str = ""
+    dev_size_set: bool = False  # the dev split was asked for by name, not left at the preset's
 
 
 RUN_NAME = re.compile(r"\w[\w.+-]{0,79}")  # one folder name: no separator, not hidden, not a flag
@@ -69,7 +70,7 @@ def check_request(request: TrainRequest) -> None:
         raise ConfigError({"jobs": request.jobs}, "train at least 1 network at a time, or 0 for one per core")
     if request.folds == 1 or request.folds < 0:
         raise ConfigError({"folds": request.folds}, "use 2 or more folds (5 is usual), or 0 for a dev split")
-    if request.folds and request.config.dev_size != PRESETS[request.config.preset].dev_size:
+    if request.folds and (request.dev_size_set or request.config.dev_size != PRESETS[request.config.preset].dev_size):
         raise ConfigError(
             {"folds": request.folds, "dev_size": request.config.dev_size},
             "choose one; every fold is held out once, so there is no dev split",

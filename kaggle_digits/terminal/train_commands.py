@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 import typer
 
-from ..errors import ConfigError, KaggleDigitsError
+from ..errors import KaggleDigitsError
 from ..jobs.ensemble import combine_runs
 from ..jobs.finish import predict_run
 from ..jobs.folders import load_run, resolve_run
@@ -145,8 +145,6 @@ def train(
         console.print(summary_table(outcome))
         return
     one_of(ctx, "sample", "data_dir")
-    if folds and given(ctx, "dev_size"):
-        raise ConfigError({"folds": folds, "dev_size": dev_size}, "choose one; every fold is held out once")
     config = preset_config(
         preset,
         epochs=epochs,
@@ -179,6 +177,7 @@ def train(
         jobs=0 if jobs is None else jobs,
         name=name,
         note=note,
+        dev_size_set=bool(given(ctx, "dev_size")),
     )
     rows, networks = ("fold" if folds else "dev"), request.members * max(1, folds)
     stop = StopOnSignals(restore=lambda: console.show_cursor(True))
