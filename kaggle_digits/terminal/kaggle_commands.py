@@ -7,12 +7,12 @@ from typing import Annotated
 
 import typer
 
-from ..competition.download import download_data
+from ..competition.download import data_from, download_data
 from ..competition.kaggle_api import COMPETITION, KaggleClient, credentials_source
 from ..errors import KaggleDigitsError
 from ..jobs.listing import remember_scores
 from ..jobs.submit import check_daily_limit, limits_or_none, plan_submission, submissions_with_runs, wait_for_score
-from .app import DataDir, RunsDir, app, console, needs
+from .app import DataDir, RunsDir, app, console, needs, one_of
 from .display import esc, submissions_table
 
 Competition = Annotated[str, typer.Option(help="Kaggle competition slug.")]
@@ -29,15 +29,34 @@ def kaggle_client(competition: str, verbose: bool) -> KaggleClient:
 
 @app.command()
 def download(
+    ctx: typer.Context,
     competition: Competition = COMPETITION,
     data_dir: DataDir = Path("data"),
     force: Annotated[bool, typer.Option("--force", help="Download again even if valid files are present.")] = False,
+    source: Annotated[
+        Path | None,
+        typer.Option(
+            "--from",
+            metavar="PATH",
+            help="Take the files from the zip Kaggle's website saved, or a folder of its CSVs (a Kaggle notebook's "
+            "/kaggle/input/digit-recognizer); no credentials needed.",
+        ),
+    ] = None,
     verbose: Verbose = False,
 ) -> None:
     """Download the competition files with the official Kaggle client, check them, extract atomically."""
-    outcome = download_data(kaggle_client(competition, verbose), data_dir, force=force)
+    one_of(ctx, "source", "competition")
+    one_of(ctx, "source", "verbose")
+    if source is not None:
+        outcome = data_from(source, data_dir, force=force)
+    else:
+        outcome = download_data(kaggle_client(competition, verbose), data_dir, force=force)
     counts = ", ".join(f"{name} {n:,} rows" for name, n in outcome.rows.items())
-    if outcome.downloaded:
+    if outcome.downloaded and source is not None:
+        console.print(
+            f"Checked and copied the competition files from {esc(source)} into [bold]{esc(data_dir)}[/]: {counts}"
+        )
+    elif outcome.downloaded:
         console.print(f"Downloaded {esc(competition)} into [bold]{esc(data_dir)}[/]: {counts}")
     else:
         console.print(
