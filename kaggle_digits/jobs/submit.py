@@ -22,7 +22,10 @@ from .record import METRICS_FILE, read_record
 def refusal(run: Run) -> str | None:
     """Why a run's submission should not be sent by default, or None when it should."""
     if run.record.data.source == "sample":
-        return f"it comes from {run.path.name}, a --sample run (the bundled sample's test images, not Kaggle's)"
+        return (
+            f"it comes from {run.path.name}, a --sample run (the bundled sample's test images, not Kaggle's): "
+            "Kaggle would not score it"
+        )
     status = run_status(run.path, run.record)
     if status != "finished":
         return f"it comes from {run.path.name}, a run that is {status}, not finished"
@@ -36,6 +39,8 @@ class SubmitPlan:
     path: Path
     rows: int
     run: Run | None
+    refused: str = ""  # a rehearsal's finding: why a real submit would refuse this file ("" when it would send it)
+    checked_against: str = ""  # the test.csv whose ids it was checked against
 
     def line(self) -> str:
         """file · run · preset · estimate, the one line printed before anything is sent."""
@@ -124,23 +129,50 @@ def vouch(path: Path, named: Run | None, runs: list[Run], runs_root: Path, force
     )
 
 
-def plan_submission(target: Path | None, data_dir: Path, runs_root: Path, force: bool = False) -> SubmitPlan:
-    """Choose the file and check it against data/test.csv's ids; nothing is contacted."""
-    if not (data_dir / "test.csv").is_file():
-        raise KaggleDigitsError(
-            f"{data_dir / 'test.csv'}: not found; submit checks every file against the competition's test ids — "
-            "run `make download` (or `kaggle-digits download`) first"
-        )
+def plan_submission(
+    target: Path | None, data_dir: Path, runs_root: Path, force: bool = False, rehearse: bool = False
+) -> SubmitPlan:
+    """Choose the file and check it against data/test.csv's ids; nothing is contacted. A rehearsal (`--dry-run`)
+    walks the same checks but reports the first refusal instead of raising it, takes the newest finished run when
+    none may be sent, and checks a sample run's file against the sample's own test ids when data/ has none."""
     runs = local_runs(runs_root)
-    path, named = choose_file(target, runs, runs_root)
-    test = load_test(data_dir)
+    refused = ""
+    try:
+        path, named = choose_file(target, runs, runs_root)
+    except KaggleDigitsError as exc:
+        fallback = newest_with_file(runs) if rehearse and target is None else None
+        if fallback is None:
+            raise
+        path, named, refused = near(Path(fallback.record.submission)), fallback, refusal(fallback) or str(exc)
+    test_dir = data_dir
+    if not (data_dir / "test.csv").is_file():
+        writer = named or writer_of(sha256_file(path), runs)
+        if not (rehearse and writer is not None and writer.record.data.source == "sample"):
+            raise KaggleDigitsError(
+                f"{data_dir / 'test.csv'}: not found; submit checks every file against the competition's test ids "
+                "— run `make download` (or `kaggle-digits download`) first"
+            )
+        test_dir = writer.record.data.folder  # a rehearsal of a sample run: the sample's own test ids
+    test = load_test(test_dir)
     rows = len(read_submission(path, len(test)))
-    run = vouch(path, named, runs, runs_root, force)
-    if run is not None and run.record.data.test_fingerprint not in ("", test.fingerprint) and not force:
-        raise KaggleDigitsError(
-            f"{path}: predicted for another test.csv than {test.path}; add --force to send it anyway"
-        )
-    return SubmitPlan(path, rows, run)
+    try:
+        run = vouch(path, named, runs, runs_root, force)
+        if run is not None and run.record.data.test_fingerprint not in ("", test.fingerprint) and not force:
+            raise KaggleDigitsError(
+                f"{path}: predicted for another test.csv than {test.path}; add --force to send it anyway"
+            )
+    except KaggleDigitsError as exc:
+        if not rehearse:
+            raise
+        run, refused = named or writer_of(sha256_file(path), runs), refused or str(exc)
+    where = "the bundled sample's test.csv" if test_dir != data_dir else str(test.path)
+    return SubmitPlan(path, rows, run, refused, where)
+
+
+def newest_with_file(runs: list[Run]) -> Run | None:
+    """The newest finished run whose CSV is still there, whatever its data."""
+    finished = [r for r in runs if r.record.status == "finished" and Path(r.record.submission or "").is_file()]
+    return max(finished, key=lambda r: (r.record.finished_at, r.path.name), default=None)
 
 
 def wait_for_score(

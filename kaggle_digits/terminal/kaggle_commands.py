@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.text import Text
 
 from ..competition.download import data_from, download_data
 from ..competition.kaggle_api import COMPETITION, KaggleClient, credentials_source
@@ -95,10 +96,10 @@ def submit(
     needs(ctx, "wait", "timeout", "poll")
     if dry_run and wait:
         raise KaggleDigitsError("--dry-run and --wait: choose one; a dry run sends nothing to wait for")
-    plan = plan_submission(target, data_dir=data_dir, runs_root=runs_dir, force=force)
+    plan = plan_submission(target, data_dir=data_dir, runs_root=runs_dir, force=force, rehearse=dry_run)
     text = message or f"kaggle-digits {plan.path.name}"
     if dry_run:
-        console.print(f"Would submit {esc(plan.line())} to {esc(competition)} as {esc(repr(text))}", highlight=False)
+        console.print(rehearsal(plan, competition, text), highlight=False)
         if verbose:
             console.print("No credentials needed: a dry run contacts nothing.")
         return
@@ -112,6 +113,19 @@ def submit(
     if wait:
         scored = wait_for_score(client, ref, timeout=timeout, poll=poll)
         console.print(f"Public score of #{ref}: [bold green]{esc(scored.public_score)}[/]")
+
+
+def rehearsal(plan, competition: str, text: str) -> Text:
+    """What a real submit would do with this file, every check walked: send it, or refuse it and why."""
+    lines = Text()
+    lines.append(f"Dry run (nothing is sent): {plan.line()}\n")
+    lines.append(f"Checked: {plan.rows:,} rows, ids and labels against {plan.checked_against}\n")
+    if plan.refused:
+        lines.append("Would refuse it: ", style="yellow")
+        lines.append(plan.refused)
+    else:
+        lines.append(f"Would submit it to {competition} as {text!r}")
+    return lines
 
 
 @app.command()

@@ -321,7 +321,8 @@ def test_submit_takes_only_finished_runs_on_the_full_data_unless_forced(sandbox)
     done = sandbox.run("submit", str(sample_run), "--force", "--dry-run")
     assert done.returncode == 0, done.stderr
     assert (
-        f"Would submit {csv.relative_to(sandbox.work)} (1,000 rows) · run {sample_run.name} · preset mlp" in done.stdout
+        f"Dry run (nothing is sent): {csv.relative_to(sandbox.work)} (1,000 rows) · run {sample_run.name} · preset mlp"
+        in " ".join(done.stdout.split())
     )
     assert "estimate 0." in done.stdout and calls(sandbox) == before
 
@@ -334,9 +335,13 @@ def test_submit_dry_run_checks_the_file_and_contacts_nothing(sandbox):
     sandbox.fails_with("bad.csv: 1 rows, but test.csv has 1000 images", "submit", "bad.csv", "--dry-run")
     good = sandbox.work / "good.csv"
     good.write_text("ImageId,Label\n" + "".join(f"{i},1\n" for i in range(1, 1001)))
-    sandbox.fails_with("good.csv: no finished run under runs wrote this file", "submit", "good.csv", "--dry-run")
+    rehearsed = sandbox.run("submit", "good.csv", "--dry-run")  # a rehearsal reports the refusal, and exits 0
+    assert rehearsed.returncode == 0 and "Would refuse it: good.csv: no finished run under runs wrote this file" in (
+        " ".join(rehearsed.stdout.split())
+    )
     done = sandbox.run("submit", "good.csv", "--dry-run", "--force")
-    assert done.returncode == 0 and "Would submit good.csv (1,000 rows) · no local run wrote this file" in done.stdout
+    assert done.returncode == 0 and "good.csv (1,000 rows) · no local run wrote this file" in done.stdout
+    assert "Would submit it to digit-recognizer as 'kaggle-digits good.csv'" in done.stdout
     assert calls(sandbox) == before
 
 
@@ -383,3 +388,18 @@ def test_a_sample_runs_csv_is_refused_by_path_even_when_no_run_in_the_runs_folde
     sandbox.fails_with("no finished run under runs wrote this file", "submit", str(csv))
     sandbox.fails_with("a --sample run", "submit", str(csv), "--runs-dir", "sample-runs")
     assert calls(sandbox) == before
+
+
+def test_a_dry_run_right_after_the_demo_rehearses_every_check_and_sends_nothing(sandbox):
+    """No credentials, no data/: the sample run's file is checked against the sample's own test ids."""
+    assert sandbox.run("train", "--sample", "--epochs", "1").returncode == 0
+    del sandbox.env["KAGGLE_USERNAME"], sandbox.env["KAGGLE_KEY"]
+    sandbox.env["COLUMNS"] = "80"
+    done = sandbox.run("submit", "--dry-run")
+    assert done.returncode == 0, done.stderr
+    text = " ".join(done.stdout.split())
+    assert "Dry run (nothing is sent): submissions/" in text
+    assert "Checked: 1,000 rows, ids and labels against the bundled sample's test.csv" in text
+    assert "Would refuse it: it comes from" in text and "a --sample run" in text and "Kaggle would not score it" in text
+    assert all(len(line) <= 80 for line in done.stdout.splitlines())
+    assert calls(sandbox) == [] and not (sandbox.work / "data").exists()

@@ -56,7 +56,7 @@ def test_a_project_moved_elsewhere_keeps_working(runner, tmp_path, blob_dir, mon
     ):
         result = runner.invoke(app, args)
         assert result.exit_code == 0, (args, result.output)
-    assert "Would submit submissions/" in runner.invoke(app, ["submit", name, "--dry-run"]).stdout
+    assert "Would submit it to" in runner.invoke(app, ["submit", name, "--dry-run"]).stdout
     record = json.loads((half / "metrics.json").read_text())
     record["status"] = "interrupted"  # as a Ctrl-C before the end would have left it
     (half / "metrics.json").write_text(json.dumps(record))
