@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 ARGS   ?=
 
-.PHONY: help demo train download submit test test-fast lint format bench bench-smoke clean delete-runs
+.PHONY: help demo train download submit test test-fast lint format bench bench-smoke clean clean-venv delete-runs
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -50,9 +50,12 @@ bench-smoke: $(STAMP)  ## run the benchmark scripts tiny, to see they still work
 	$(BIN)/python benchmarks/profile_layers.py --preset cnn --batch-size 16 --steps 2
 	$(BIN)/python benchmarks/conv_variants.py --images 4
 
-clean:  ## remove build and cache artefacts (.venv, caches, build/); runs and submissions are kept
-	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache
-	find . -name __pycache__ -type d -prune -exec rm -rf {} +
+clean:  ## remove build and cache artefacts (build/, caches); .venv, runs and submissions are kept
+	rm -rf build *.egg-info .pytest_cache .ruff_cache
+	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
+
+clean-venv:  ## remove .venv too (the next target rebuilds it)
+	rm -rf $(VENV)
 
 delete-runs:  ## DELETE every trained run in runs/ and every submission CSV in submissions/ (models included)
 	rm -rf runs
