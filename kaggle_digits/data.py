@@ -245,17 +245,15 @@ def extract_zip_atomically(archive, target: Path) -> None:
 def split_dev(labels: np.ndarray, dev_size: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """Stratified split: a fraction in (0, 1) or a row count goes to dev, each class in proportion."""
     n = len(labels)
-    n_dev = resolve_dev_count(n, dev_size)
+    n_dev = round(n * dev_size) if dev_size < 1 else int(dev_size)
     classes, counts = np.unique(labels, return_counts=True)
-    exact = counts * n_dev / n  # (K,)
-    quota = np.floor(exact).astype(np.int64)
-    leftover = np.argsort(-(exact - quota), kind="stable")[: n_dev - quota.sum()]
-    quota[leftover] += 1
+    quota = _quota(counts, n_dev) if 1 <= n_dev < n else np.zeros_like(counts)
     if quota.min() < 1 or (counts - quota).min() < 1:
+        low, high = dev_row_range(counts)
         raise ConfigError(
             {"dev_size": dev_size},
-            f"gives {n_dev} dev rows; every digit needs at least one dev and one train row "
-            f"(here {len(classes)} digits, the rarest with {counts.min()} rows)",
+            f"gives {n_dev:,} dev rows; use a fraction like 0.1 or {low:,} to {high:,} rows (every digit needs at "
+            f"least one dev and one train row: here {len(classes)} digits, the rarest with {counts.min():,} rows)",
         )
     dev_parts = []
     for cls, take in zip(classes, quota, strict=True):
@@ -264,6 +262,30 @@ def split_dev(labels: np.ndarray, dev_size: float, rng: np.random.Generator) -> 
     dev = np.sort(np.concatenate(dev_parts))
     train = np.setdiff1d(np.arange(n), dev, assume_unique=True)
     return rng.permutation(train), dev
+
+
+def _quota(counts: np.ndarray, n_dev: int) -> np.ndarray:
+    """Dev rows per class for `n_dev` in all: each class in proportion, the remainder to the largest fractions."""
+    exact = counts * n_dev / counts.sum()  # (K,)
+    quota = np.floor(exact).astype(np.int64)
+    leftover = np.argsort(-(exact - quota), kind="stable")[: n_dev - quota.sum()]
+    quota[leftover] += 1
+    return quota
+
+
+def dev_row_range(counts: np.ndarray) -> tuple[int, int]:
+    """The fewest and most dev rows that leave every class at least one dev and one train row (the bounds the split
+    applies, found by bisection: more dev rows never take a class's quota down by more than one)."""
+    n = int(counts.sum())
+    lo_a, lo_b = 1, n - 1
+    while lo_a < lo_b:  # the smallest count whose every quota is ≥ 1
+        mid = (lo_a + lo_b) // 2
+        lo_a, lo_b = (lo_a, mid) if _quota(counts, mid).min() >= 1 else (mid + 1, lo_b)
+    hi_a, hi_b = lo_a, n - 1
+    while hi_a < hi_b:  # the largest count that leaves every class a train row
+        mid = (hi_a + hi_b + 1) // 2
+        hi_a, hi_b = (mid, hi_b) if (counts - _quota(counts, mid)).min() >= 1 else (hi_a, mid - 1)
+    return lo_a, hi_a
 
 
 def stratified_folds(labels: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
@@ -280,13 +302,3 @@ def stratified_folds(labels: np.ndarray, k: int, rng: np.random.Generator) -> np
         fold[members] = (offset + np.arange(len(members))) % k  # continue the deal where the last digit stopped
         offset += len(members)
     return fold
-
-
-def resolve_dev_count(n: int, dev_size: float) -> int:
-    """Turn --dev-size (a fraction below 1, or a whole row count) into a row count that leaves rows to train."""
-    count = round(n * dev_size) if dev_size < 1 else int(dev_size)
-    if not 1 <= count < n:
-        raise ConfigError(
-            {"dev_size": dev_size}, f"gives {count} dev rows out of {n}; use a fraction like 0.1 or 1..{n - 1} rows"
-        )
-    return count

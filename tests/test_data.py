@@ -7,7 +7,7 @@ import os
 import numpy as np
 import pytest
 
-from kaggle_digits.data import load_test, load_train, parse_digits_csv, resolve_dev_count, sample_dir, split_dev
+from kaggle_digits.data import load_test, load_train, parse_digits_csv, sample_dir, split_dev
 from kaggle_digits.errors import KaggleDigitsError
 from kaggle_digits.training.presets import preset_config
 
@@ -91,10 +91,23 @@ def test_a_dev_size_outside_the_rule_is_refused_by_the_config(bad):
         preset_config("mlp", dev_size=bad)
 
 
-@pytest.mark.parametrize("bad", [1000, 2000])
-def test_a_dev_size_that_leaves_no_training_rows_is_refused(bad):
-    with pytest.raises(KaggleDigitsError, match=rf"^dev_size {bad}: gives {bad} dev rows out of 1000"):
-        resolve_dev_count(1000, bad)
+@pytest.mark.parametrize("bad", [1000, 2000, 999, 995, 3])
+def test_a_dev_size_outside_the_bounds_the_split_applies_is_refused_naming_those_bounds(bad):
+    import re
+
+    labels = np.arange(1000) % 10
+    labels[:8] = 3  # a rarer digit or two, so the bounds are not round numbers
+    with pytest.raises(KaggleDigitsError) as refused:
+        split_dev(labels, bad, np.random.default_rng(0))
+    low, high = (
+        int(v.replace(",", "")) for v in re.search(r"or ([\d,]+) to ([\d,]+) rows", str(refused.value)).groups()
+    )
+    assert str(refused.value).startswith(f"dev_size {bad}: gives {bad:,} dev rows")
+    for fine in (low, high):
+        assert len(split_dev(labels, fine, np.random.default_rng(0))[1]) == fine
+    for outside in (low - 1, high + 1):
+        with pytest.raises(KaggleDigitsError):
+            split_dev(labels, outside, np.random.default_rng(0))
 
 
 def test_a_bom_and_crlf_as_spreadsheets_save_are_read(blob_dir, tmp_path):
