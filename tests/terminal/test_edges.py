@@ -63,9 +63,8 @@ def test_submit_refuses_a_csv_whose_content_is_not_what_its_run_wrote(runner, in
         result = runner.invoke(app, ["submit", target, "--data-dir", str(blob_dir)])
         one_line_error(result, f"not the file run {run_dir.name} wrote")
         rehearsed = runner.invoke(app, ["submit", target, "--dry-run", "--data-dir", str(blob_dir)])
-        assert rehearsed.exit_code == 0 and f"not the file run {run_dir.name} wrote" in rehearsed.stdout.replace(
-            "\n", " "
-        )
+        said = " ".join(rehearsed.stdout.split())
+        assert rehearsed.exit_code == 0 and f"not the file run {run_dir.name} wrote" in said
 
 
 def test_resume_refuses_every_option_it_would_ignore_by_its_flag(runner, in_tmp, blob_dir):
