@@ -80,8 +80,8 @@ def combine_runs(
 
 
 def twins(runs: list[TrainedRun]) -> tuple[str, ...]:
-    """Runs trained alike (configuration with seed, data, members, folds) hold the same weights: averaging them
-    adds nothing."""
+    """Runs trained alike (configuration with seed, data, members, folds): bit for bit the same weights on the same
+    thread count, and on another only rounding apart, so averaging them adds next to nothing."""
     seen: dict[tuple, TrainedRun] = {}
     found = []
     for run in runs:
@@ -89,8 +89,9 @@ def twins(runs: list[TrainedRun]) -> tuple[str, ...]:
         key = (r.config, r.data.train_fingerprint, r.members, r.folds, tuple(r.combined_from))
         if key in seen:
             found.append(
-                f"{run.path.name} and {seen[key].path.name} were trained alike (same configuration and seed), so "
-                "they hold the same weights and count as one network; give members different --seed values"
+                f"{run.path.name} and {seen[key].path.name} were trained alike (same configuration and seed): the "
+                "same weights on the same thread count, rounding apart on another, so they count as one network; "
+                "give members different --seed values"
             )
         seen.setdefault(key, run)
     return tuple(found)
