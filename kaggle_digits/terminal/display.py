@@ -158,6 +158,14 @@ def describe(config: TrainConfig) -> str:
     return "-".join(map(str, [784, *config.hidden_sizes, 10]))
 
 
+def parameter_count(record) -> str:
+    """101,770 parameters, or 3 × 101,770 parameters for three networks alike."""
+    networks = len(record.parts) if not record.combined_from else 1
+    if networks > 1 and record.parameters % networks == 0:
+        return f"{networks} × {record.parameters // networks:,} parameters"
+    return f"{record.parameters:,} parameters"
+
+
 def summary_table(outcome: TrainOutcome) -> Table:
     """The end-of-run table: what was trained, how it scored, how long it took, where the files are."""
     r = outcome.record
@@ -165,7 +173,7 @@ def summary_table(outcome: TrainOutcome) -> Table:
     table = Table(title=title, show_header=False, title_justify="left")
     table.add_column(style="bold")
     table.add_column()
-    table.add_row("preset", f"{r.preset}  ({describe(r.config)}, {r.parameters:,} parameters)")
+    table.add_row("preset", f"{r.preset}  ({describe(r.config)}, {parameter_count(r)})")
     data = r.data
     if r.folds:
         table.add_row("data", f"{esc(data.label)}  ({data.dev_rows:,} rows in {r.folds} stratified folds)")

@@ -320,6 +320,8 @@ def test_train_ensemble_and_combine_runs(runner, in_tmp, blob_dir):
     assert ensemble_dir.name.endswith("-mlp-x2")
     metrics = json.loads((ensemble_dir / "metrics.json").read_text())
     assert [m["seed"] for m in metrics["parts"]] == [0, 1] and "members" in result.output
+    each = metrics["parameters"] // 2
+    assert f"2 × {each:,} parameters" in " ".join(result.output.split())  # counts, not "2 × N"
     model = load_run(ensemble_dir).model
     assert len(model.networks) == 2
     assert not np.array_equal(model.networks[0].layers[0].params["W"], model.networks[1].layers[0].params["W"])
