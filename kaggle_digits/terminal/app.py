@@ -76,6 +76,9 @@ def readable_help(command, ctx):
             param.metavar = param.metavar or ""
         elif getattr(param, "type_descriptor", None) is not None and param.type_descriptor.is_choice:
             continue
+        elif param.param_type_name == "argument" and getattr(param, "hidden", False):
+            param._usage_display_name = lambda: ""  # an alias kept for scripts: not shown
+            param.metavar = "RUN"
         elif param.param_type_name == "argument":
             word = VALUE_WORDS.get(param.name, param.name.upper())
             param.metavar = f"{word}..." if param.nargs != 1 else word
@@ -183,10 +186,20 @@ Sample = Annotated[bool, typer.Option("--sample", help="Use the bundled 5,000-ro
 RunsDir = Annotated[Path, typer.Option("--runs-dir", help="Folder of run folders (where a RUN name is looked up).")]
 NewRunsDir = Annotated[Path, typer.Option("--runs-dir", help="Where the new run folder goes.")]
 SubmissionsDir = Annotated[Path, typer.Option("--submissions-dir", help="Where submission CSVs go.")]
-RunArg = Annotated[
+RunOption = Annotated[
     Path | None,
-    typer.Argument(metavar="[RUN]", help="A run folder, or its name under --runs-dir (default: the newest finished)."),
+    typer.Option(
+        "--run", help="A run folder, or its name under --runs-dir (default: the newest finished).", show_default=False
+    ),
 ]
+RunArg = Annotated[Path | None, typer.Argument(hidden=True)]  # `COMMAND RUN`, as 0.2 took it: `--run RUN` now
+
+
+def chosen_run(ctx: typer.Context, positional: Path | None, option: Path | None) -> Path | None:
+    """The run a command was given, as `--run RUN` (every command's way) or as its shipped positional alias."""
+    if positional is not None and option is not None:
+        raise KaggleDigitsError(f"{positional} and --run {option}: name one run")
+    return option if option is not None else positional
 
 
 def show_version(value: bool) -> None:

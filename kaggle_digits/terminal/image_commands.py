@@ -12,7 +12,7 @@ from rich.text import Text
 from ..errors import KaggleDigitsError
 from ..jobs.folders import load_run, resolve_run
 from ..jobs.own_digits import read_digits
-from .app import RunsDir, app, console, err_console
+from .app import RunOption, RunsDir, app, console, err_console
 from .digits import digit_text, top_probabilities
 from .display import esc
 
@@ -20,9 +20,7 @@ from .display import esc
 @app.command(name="predict-image")
 def predict_image(
     files: Annotated[list[Path], typer.Argument(metavar="FILE...", help="PNG or JPEG pictures, one digit each.")],
-    run: Annotated[
-        Path | None, typer.Option(help="Run whose model reads them: a folder or a name (default: the newest).")
-    ] = None,
+    run: RunOption = None,
     why: Annotated[
         bool, typer.Option("--why", help="Also draw the pixels behind each reading, in the run folder.")
     ] = False,

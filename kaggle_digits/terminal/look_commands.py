@@ -15,7 +15,7 @@ from ..jobs.folders import load_run, resolve_run
 from ..jobs.listing import SORTS, list_runs
 from ..jobs.show import digit_with_prediction
 from ..plots import show_png
-from .app import RunArg, RunsDir, app, console, data_source, given, one_of
+from .app import RunArg, RunOption, RunsDir, app, chosen_run, console, data_source, given, one_of
 from .digits import digit_text, top_probabilities
 from .display import (
     PIPED_WIDTH,
@@ -42,7 +42,8 @@ def runs(
 @app.command()
 def misclassified(
     ctx: typer.Context,
-    run: RunArg = None,
+    alias: RunArg = None,
+    run: RunOption = None,
     limit: Annotated[int, typer.Option(help="Most images in the grid (default 64; 16 with --why).")] = 64,
     true: Annotated[int | None, typer.Option("--true", help="Only images of this true digit.")] = None,
     pred: Annotated[int | None, typer.Option("--pred", help="Only images predicted as this digit.")] = None,
@@ -58,7 +59,7 @@ def misclassified(
     runs_dir: RunsDir = Path("runs"),
 ) -> None:
     """A PNG grid of the held-out images the model gets wrong, most confident mistakes first."""
-    loaded = load_run(resolve_run(run, runs_dir))
+    loaded = load_run(resolve_run(chosen_run(ctx, alias, run), runs_dir))
     if why:
         limit = limit if given(ctx, "limit") else WHY_LIMIT
         outcome, explained = why_picture(loaded, limit=limit, true_digit=true, predicted_digit=pred, out=out)
@@ -79,9 +80,9 @@ def misclassified(
 
 
 @app.command()
-def evaluate(run: RunArg = None, runs_dir: RunsDir = Path("runs")) -> None:
+def evaluate(ctx: typer.Context, alias: RunArg = None, run: RunOption = None, runs_dir: RunsDir = Path("runs")) -> None:
     """Per-class precision/recall/F1 on the held-out rows; confusion.png and curves.png in the run folder."""
-    loaded = load_run(resolve_run(run, runs_dir))
+    loaded = load_run(resolve_run(chosen_run(ctx, alias, run), runs_dir))
     outcome = evaluate_run(loaded)
     rows = held_out_name(loaded.record)
     console.print(class_report_table(outcome.report, outcome.accuracy, f"{loaded.path.name} on its {rows} rows", rows))
@@ -95,9 +96,7 @@ def show(
     ctx: typer.Context,
     image_id: Annotated[int, typer.Argument(metavar="ID", help="ImageId in test.csv, or 1-based row of train.csv.")],
     train: Annotated[bool, typer.Option("--train/--test", help="Read train.csv instead of test.csv.")] = False,
-    run: Annotated[
-        Path | None, typer.Option(help="Run whose model predicts: a folder or a name (default: the newest).")
-    ] = None,
+    run: RunOption = None,
     sample: Annotated[bool, typer.Option("--sample", help="Read the bundled sample.")] = False,
     data_dir: Annotated[
         Path | None, typer.Option("--data-dir", help="Folder with the CSVs (default: the run's own data).")

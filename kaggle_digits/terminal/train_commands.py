@@ -20,10 +20,13 @@ from ..training.presets import PRESETS, preset_config, preset_members
 from .app import (
     DataDir,
     NewRunsDir,
+    RunArg,
+    RunOption,
     RunsDir,
     Sample,
     SubmissionsDir,
     app,
+    chosen_run,
     console,
     data_source,
     given,
@@ -189,10 +192,8 @@ def train(
 @app.command()
 def predict(
     ctx: typer.Context,
-    run: Annotated[
-        Path | None,
-        typer.Argument(metavar="[RUN]", help="A run folder, its name under --runs-dir, or its model.npz."),
-    ] = None,
+    alias: RunArg = None,
+    run: RunOption = None,
     out: Annotated[Path | None, typer.Option("--out", help="Submission CSV to write (replaced if it exists).")] = None,
     sample: Annotated[bool, typer.Option("--sample", help="Predict the bundled sample's test.csv.")] = False,
     data_dir: Annotated[
@@ -209,7 +210,7 @@ def predict(
     """Write a submission CSV for test.csv from a saved run."""
     one_of(ctx, "sample", "data_dir")
     one_of(ctx, "out", "submissions_dir")
-    loaded = load_run(resolve_run(run, runs_dir))
+    loaded = load_run(resolve_run(chosen_run(ctx, alias, run), runs_dir))
     folder = data_source(sample, data_dir).folder if (sample or data_dir) else loaded.record.data.folder
     views = f"-tta{tta}" if tta is not None else ""
     target = out or submissions_dir / f"{loaded.path.name}-predict{views}.csv"

@@ -41,3 +41,11 @@ def test_a_value_the_parser_refuses_is_named_in_our_words(args, message):
     assert done.returncode == 2 and message in " ".join(done.stderr.split()), done.stderr
     for leak in ("Input should be", "Value error", "))", "Invalid value for"):
         assert leak not in done.stderr
+
+
+def test_a_run_is_named_with_run_on_every_command_and_the_old_positional_still_works(runner, sample_run):
+    for command in (["evaluate"], ["misclassified", "--limit", "2"], ["show", "1"]):
+        assert runner.invoke(app, [*command, "--run", str(sample_run)]).exit_code == 0, command
+    assert runner.invoke(app, ["evaluate", str(sample_run)]).exit_code == 0  # as 0.2 took it
+    both = runner.invoke(app, ["evaluate", str(sample_run), "--run", str(sample_run)])
+    assert both.exit_code == 1 and "name one run" in both.stderr
