@@ -96,6 +96,14 @@ def finish(
         for part, network in zip(parts, networks, strict=True)
     ]
     scored = combined_held_out(parts, predicted)
+    if record.tta > 1 and len(scored.rows) and all(p.held_out_one_view is not None for p in predicted):
+        plain = combined_held_out(parts, predicted, one_view=True)
+        record.views_gain = {
+            "views": record.tta,
+            "rows": len(scored.rows),
+            "correct": scored.correct(train.labels),
+            "correct_one_view": plain.correct(train.labels),
+        }
     record.estimate, record.selected = estimates(record, scored, train.labels, parts)
     record.estimate = record.estimate or record.borrowed_estimate
     if record.folds:

@@ -29,6 +29,7 @@ class PartPredictions:
 
     held_out: np.ndarray  # (M, 10), rows part.held_out_idx
     test: np.ndarray  # (T, 10)
+    held_out_one_view: np.ndarray | None = None  # (M, 10): the image alone, to show what the views gained
 
 
 def predictions_file(run_dir: Path, part: Part) -> Path:
@@ -46,9 +47,18 @@ def part_predictions(
     model = with_views(network, views)
     rows = part.held_out_idx
     held = model.predict_proba(train.features(rows)) if len(rows) else np.zeros((0, N_CLASSES), np.float32)  # (M, 10)
-    predicted = PartPredictions(held.astype(np.float32), model.predict_proba(test.features()).astype(np.float32))
+    plain = network.predict_proba(train.features(rows)) if views > 1 and len(rows) else held  # (M, 10)
+    predicted = PartPredictions(
+        held.astype(np.float32), model.predict_proba(test.features()).astype(np.float32), plain.astype(np.float32)
+    )
     with atomic_path(path) as tmp, tmp.open("wb") as handle:
-        np.savez(handle, held_out=predicted.held_out, test=predicted.test, test_fingerprint=np.array(test.fingerprint))
+        np.savez(
+            handle,
+            held_out=predicted.held_out,
+            test=predicted.test,
+            held_out_one_view=predicted.held_out_one_view,
+            test_fingerprint=np.array(test.fingerprint),
+        )
     return predicted
 
 
@@ -58,15 +68,19 @@ def _read(path: Path, held_rows: int, test_rows: int, fingerprint: str) -> PartP
         return None
     with contextlib.suppress(OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
         with np.load(path, allow_pickle=False) as stored:
-            kept = PartPredictions(stored["held_out"], stored["test"])
+            one_view = stored["held_out_one_view"] if "held_out_one_view" in stored.files else None
+            kept = PartPredictions(stored["held_out"], stored["test"], one_view)
             same_test = str(stored["test_fingerprint"]) == fingerprint
         if same_test and kept.held_out.shape == (held_rows, N_CLASSES) and kept.test.shape == (test_rows, N_CLASSES):
             return kept
     return None
 
 
-def combined_held_out(parts: list[Part], predictions: list[PartPredictions]) -> HeldOut:
-    """Each held-out row's softmax averaged over the networks of its dev split or fold, rows in train.csv order."""
+def combined_held_out(parts: list[Part], predictions: list[PartPredictions], one_view: bool = False) -> HeldOut:
+    """Each held-out row's softmax averaged over the networks of its dev split or fold, rows in train.csv order
+    (with `one_view`, each network's softmax of the image alone)."""
+    if one_view:
+        predictions = [PartPredictions(p.held_out_one_view, p.test) for p in predictions]
     groups: dict[int, list[PartPredictions]] = {}
     for part, predicted in zip(parts, predictions, strict=True):
         groups.setdefault(part.fold, []).append(predicted)

@@ -128,6 +128,7 @@ class RunRecord:
     submissions_dir: str = ""  # where the CSV goes when the run finishes
     combined_from: list[str] = field(default_factory=list)
     fold_accuracies: list[float] = field(default_factory=list)
+    views_gain: dict[str, int] = field(default_factory=dict)  # test-time views: held-out rows right with and without
     borrowed_estimate: Estimate | None = None  # a final fit's estimate, taken from an earlier run (--estimate-from)
     finished_at: float = 0.0  # time.time() when it finished; orders "newest"
     pid: int = field(default_factory=os.getpid)  # the process that last trained it, to tell a dead "running" run

@@ -193,7 +193,14 @@ def summary_table(outcome: TrainOutcome) -> Table:
         table.add_row("members", f"{len(r.parts)} (last-epoch dev accuracy {accuracies}); softmax averaged")
     if r.tta > 1:
         shifts = f"{r.tta - 1} one-pixel shift" + ("s" if r.tta > 2 else "")
-        table.add_row("test-time", f"{r.tta} views (the image and {shifts}), softmax averaged")
+        gain = r.views_gain
+        effect = (
+            f": {gain['correct']:,} of {gain['rows']:,} held-out rows right, {gain['correct_one_view']:,} with the "
+            f"image alone ({gain['correct'] - gain['correct_one_view']:+,})"
+            if gain
+            else ""
+        )
+        table.add_row("test-time", f"{r.tta} views (the image and {shifts}), softmax averaged{effect}")
     t = r.timings
     if t:
         train = f"train {t['train_s']:.1f} s"

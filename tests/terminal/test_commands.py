@@ -356,3 +356,19 @@ def test_a_bad_thread_setting_stops_training_with_one_line_and_no_files(runner, 
     assert result.exit_code == 1
     assert "KAGGLE_DIGITS_THREADS='many'" in result.output and "Traceback" not in result.output
     assert tree(in_tmp / "runs") == {} and tree(in_tmp / "submissions") == {}
+
+
+def test_a_folds_run_says_what_its_test_time_views_gained_on_the_held_out_rows(runner, in_tmp, blob_dir):
+    """The one-view count equals the estimate of the same networks trained with --tta 1 (the views change no weight)."""
+    viewed = runner.invoke(app, train_args(blob_dir, "--folds", "2", "--tta", "3", "--runs-dir", "a"))
+    plain = runner.invoke(app, train_args(blob_dir, "--folds", "2", "--runs-dir", "b"))
+    assert viewed.exit_code == 0 and plain.exit_code == 0, viewed.output + plain.output
+    (a,), (b,) = Path("a").iterdir(), Path("b").iterdir()
+    gain = json.loads((a / "metrics.json").read_text())["views_gain"]
+    one_view = json.loads((b / "metrics.json").read_text())["estimate"]
+    assert gain["rows"] == one_view["rows"] == 300
+    assert gain["correct_one_view"] == round(one_view["accuracy"] * 300)
+    estimate = json.loads((a / "metrics.json").read_text())["estimate"]
+    assert gain["correct"] == round(estimate["accuracy"] * 300)
+    said = " ".join(viewed.output.split())
+    assert f"{gain['correct']:,} of 300 held-out rows right, {gain['correct_one_view']:,} with the image alone" in said
