@@ -53,12 +53,19 @@ class Clock:
 
     started: float = field(default_factory=time.perf_counter)
     marks: dict[str, float] = field(default_factory=dict)
+    earlier_s: float = 0.0  # wall time of the run's earlier sessions (stopped, then resumed)
+    sessions: int = 1
+
+    def so_far(self) -> dict[str, float]:
+        """What a stopped session leaves in the record: every session's wall time so far."""
+        return {"earlier_s": round(self.earlier_s + time.perf_counter() - self.started, 3), "sessions": self.sessions}
 
     def mark(self, phase: str) -> None:
         self.marks[phase] = time.perf_counter()
 
     def timings(self, samples_per_s: float, train_s: float) -> dict[str, float]:
-        """Phase times of this process; `train_s` is the networks' own training time, over every session."""
+        """Phase times of this process; `train_s` (the networks' own training time) and `total_s` (the whole
+        command's) count every session of a stopped and resumed run."""
         m = self.marks
         return {
             "load_s": round(m["loaded"] - self.started, 3),
@@ -66,7 +73,8 @@ class Clock:
             "train_wall_s": round(m["trained"] - m["loaded"], 3),
             "predict_s": round(m["predicted"] - m["trained"], 3),
             "samples_per_s": round(samples_per_s, 1),
-            "total_s": round(time.perf_counter() - self.started, 3),
+            "total_s": round(self.earlier_s + time.perf_counter() - self.started, 3),
+            "sessions": self.sessions,
         }
 
 

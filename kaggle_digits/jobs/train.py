@@ -97,10 +97,11 @@ def execute(run_dir: Path, record: RunRecord, on_event: OnEvent | None, stage: S
     stage = stage or (lambda _: None)
     with RunLock(run_dir) as lock:
         parts: list[Part] = []
+        before = record.timings
+        clock = Clock(earlier_s=before.get("earlier_s", 0.0), sessions=int(before.get("sessions", 0)) + 1)
         try:
             remove_temp_files(run_dir)  # what a process killed while writing left behind
             record.status, record.pid = "running", os.getpid()
-            clock = Clock()
             stage("Loading data")
             train, test = load_data(record, run_dir)
             if warning := thin_digits(train):
@@ -117,6 +118,7 @@ def execute(run_dir: Path, record: RunRecord, on_event: OnEvent | None, stage: S
                 raise
             with critical_section():
                 reconcile(run_dir, record, parts)
+                record.timings = clock.so_far()
                 record.status = "interrupted"
                 write_record(run_dir, record)
             raise interrupted(run_dir, record, parts, getattr(stop, "exit_code", 130)) from None

@@ -207,6 +207,8 @@ def summary_table(outcome: TrainOutcome) -> Table:
         if r.jobs > 1 and "train_wall_s" in t:
             train = f"train {t['train_wall_s']:.1f} s ({r.jobs} networks at a time; {t['train_s']:.1f} s each summed)"
         timing = f"load {t['load_s']:.1f} s · {train} · predict {t['predict_s']:.1f} s"
+        if t.get("sessions", 1) > 1:
+            timing += f" · {t['total_s']:.1f} s in all, over {t['sessions']:.0f} sessions"
         table.add_row("time", f"{timing} · {t['samples_per_s']:,.0f} img/s")
     table.add_row("model", esc(outcome.model_path))
     table.add_row("submission", esc(outcome.submission_path))

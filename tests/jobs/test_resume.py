@@ -65,8 +65,11 @@ def test_a_stopped_run_resumes_to_the_same_weights_bit_for_bit(blob_dir, tmp_pat
     assert record.status == "interrupted" and record.epochs_done == 2
     assert (run_dir / "checkpoint0.npz").is_file() and not (run_dir / MODEL_FILE).exists()
     assert list((tmp_path / "b" / "submissions").iterdir()) == []  # an unfinished run writes no submission
+    first_session = record.timings["earlier_s"]
     resumed = resume_run(run_dir)
     assert resumed.record.status == "finished" and resumed.record.epochs_done == 4
+    timings = resumed.record.timings  # the whole command's time counts both sessions
+    assert timings["sessions"] == 2 and timings["total_s"] > first_session > 0
     assert_same_model(resumed.model_path, straight.model_path)
     assert resumed.submission_path.read_text() == straight.submission_path.read_text()
     assert [h["loss"] for h in resumed.record.history] == [h["loss"] for h in straight.record.history]
