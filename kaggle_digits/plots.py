@@ -20,6 +20,8 @@ TILE_W, TILE_H = 1.6, 1.9  # inches per misclassified tile: room for a two-line 
 GRID_COLUMNS = 8
 MIN_HEADING_TILES = 4  # a grid of fewer tiles is still this wide, so its heading has room and is never clipped
 HEADING_CHAR_PX = 7.5  # width of an average character of the 12-point heading, in pixels at DPI
+WIDE_CHAR_PX = 9.0  # a wide character of an 11-point heading: lines wrapped by it never run past the picture
+TITLE_CHAR_PX = 6.5  # a wide character of a 9-point panel title
 
 
 def save_figure(fig: Figure, path: Path) -> Path:
@@ -67,6 +69,12 @@ WHY_PER_ROW = 4  # mistakes per row of an attribution grid (three panels each)
 WHY_TILE = 1.35  # inches per panel
 
 
+def fitted(title: str, inches: float) -> str:
+    """A panel title wrapped, line by line, to the width of its panel, so that it never runs into its neighbour."""
+    width = max(8, int(inches * DPI / TITLE_CHAR_PX))
+    return "\n".join(textwrap.fill(line, width=width) for line in title.splitlines())
+
+
 def attribution_figure(
     images: np.ndarray, maps: list[tuple[str, np.ndarray]], titles: list[str], heading: str
 ) -> Figure:
@@ -76,8 +84,8 @@ def attribution_figure(
     per_row = max(1, min(WHY_PER_ROW, n))
     rows = math.ceil(n / per_row)
     width = max(per_row * panels, MIN_HEADING_TILES) * WHY_TILE
-    fig = Figure(figsize=(width, rows * (WHY_TILE + 0.45) + 0.9), layout="constrained")
-    fig.suptitle(textwrap.fill(heading, width=max(16, int(width * DPI / HEADING_CHAR_PX))), fontsize=11)
+    fig = Figure(figsize=(width, rows * (WHY_TILE + 0.8) + 1.0), layout="constrained")  # titles of up to 3 lines
+    fig.suptitle(textwrap.fill(heading, width=max(16, int(width * DPI / WIDE_CHAR_PX))), fontsize=11)
     axes = fig.subplots(rows, per_row * panels, squeeze=False)
     for ax in axes.flat:
         ax.set_axis_off()
@@ -86,7 +94,7 @@ def attribution_figure(
         digit = images[k].reshape(IMAGE_SIDE, IMAGE_SIDE)
         ax = axes[row, first * panels]
         ax.imshow(digit, cmap="gray_r", vmin=0, vmax=255)
-        ax.set_title(titles[k], fontsize=9)
+        ax.set_title(fitted(titles[k], WHY_TILE), fontsize=9)
         for offset, (name, values) in enumerate(maps, start=1):
             ax = axes[row, first * panels + offset]
             heat = values[k].reshape(IMAGE_SIDE, IMAGE_SIDE)

@@ -65,3 +65,28 @@ def test_confusion_is_square_and_curves_mark_the_kept_epoch(tmp_path):
     marked = save_figure(curves_figure([("", history)], "title", kept=3), tmp_path / "kept.png")
     assert png_size(plain)[0] > png_size(plain)[1]  # two panels side by side
     assert plain.read_bytes() != marked.read_bytes()
+
+
+@pytest.mark.parametrize("n", [1, 4, 6])
+def test_the_why_pictures_titles_fit_side_by_side_and_inside_the_picture(n):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from kaggle_digits.plots import attribution_figure
+
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (n, 784), dtype=np.uint8)
+    maps = [("gradient\n(SmoothGrad)", rng.normal(size=(n, 784))), ("occlusion\n4x4 patch", rng.normal(size=(n, 784)))]
+    titles = [f"bundled sample test.csv #{i + 5}\n4 (12%) vs 0 (12%)" for i in range(n)]  # show --why's longest
+    heading = "20261206-130907-mlp — red: pixels pushing towards the predicted digit · blue: towards the other"
+    fig = attribution_figure(images, maps, titles, heading)
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    boxes = [ax.title.get_window_extent(renderer) for ax in fig.axes if ax.get_title()]
+    boxes.append(fig._suptitle.get_window_extent(renderer))
+    width, height = fig.bbox.width, fig.bbox.height
+    assert all(b.x0 >= 0 and b.x1 <= width and b.y0 >= 0 and b.y1 <= height for b in boxes)
+    for a in boxes:  # no two titles overlap
+        for b in boxes:
+            if a is not b:
+                assert a.x1 <= b.x0 or b.x1 <= a.x0 or a.y1 <= b.y0 or b.y1 <= a.y0

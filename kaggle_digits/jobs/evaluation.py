@@ -140,8 +140,8 @@ def find_mistakes(
     what = "" if true_digit is None and predicted_digit is None else " matching the filter"
     total_wrong = int((predicted != preds.labels).sum())
     heading = (
-        f"{run.path.name}: {len(shown)} of {len(matching)} misclassified {held_out_name(run.record)} images{what} "
-        f"({total_wrong} wrong of {len(preds.labels)}), most confident first"
+        f"{run.path.name}: {len(shown):,} of {len(matching):,} misclassified {held_out_name(run.record)} images{what} "
+        f"({total_wrong:,} wrong of {len(preds.labels):,}), most confident first"
     )
     return Mistakes(
         preds.images[shown],

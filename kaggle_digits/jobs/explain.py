@@ -32,7 +32,7 @@ class Explained:
     seconds: float
 
     def figure(self) -> Figure:
-        maps = [("gradient (SmoothGrad)", self.saliency), ("occlusion 4x4", self.occlusion)]
+        maps = [("gradient\n(SmoothGrad)", self.saliency), ("occlusion\n4x4 patch", self.occlusion)]
         return attribution_figure(self.images, maps, self.titles, self.heading)
 
 
