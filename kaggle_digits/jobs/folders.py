@@ -86,11 +86,16 @@ def run_folders(root: str | os.PathLike[str]) -> list[Path]:
 
 
 def scan_runs(root: str | os.PathLike[str]) -> tuple[list[Run], list[UnreadableRun]]:
-    """Every run under `root`, oldest first: those whose record reads, and those whose record does not."""
+    """Every run under `root`, oldest first: those whose record reads, and those whose record or folder does not
+    (a folder this user may not open is listed too, with the reason)."""
     found, unreadable = [], []
-    for folder in run_folders(root):
+    for folder in sorted(p for p in Path(root).iterdir() if p.is_dir()) if Path(root).is_dir() else []:
         try:
+            if not (folder / METRICS_FILE).exists():
+                continue
             found.append(Run(folder, read_record(folder)))
+        except PermissionError as exc:
+            unreadable.append(UnreadableRun(folder, f"cannot be read ({exc.strerror})"))
         except KaggleDigitsError as exc:
             unreadable.append(UnreadableRun(folder, str(exc).removeprefix(f"{folder / METRICS_FILE}: ")))
     return found, unreadable
