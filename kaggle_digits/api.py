@@ -102,7 +102,7 @@ class Run:
 def train(
     preset: str = "mlp",
     *,
-    data_dir: PathLike = "data",
+    data_dir: PathLike | None = None,
     sample: bool = False,
     runs_dir: PathLike = "runs",
     submissions_dir: PathLike = "submissions",
@@ -116,6 +116,8 @@ def train(
     **settings: Any,
 ) -> Run:
     """Train a preset (with any TrainConfig field changed by name) exactly as `kaggle-digits train` does."""
+    if sample and data_dir is not None:
+        raise ConfigError({"sample": None, "data_dir": data_dir}, "choose one: the bundled sample, or a data folder")
     unknown = sorted(set(settings) - set(SETTINGS))
     if unknown:
         raise ConfigError({key: settings[key] for key in unknown}, f"not a setting; use {', '.join(SETTINGS)}")
@@ -125,7 +127,7 @@ def train(
     config = preset_config(preset, **settings)
     request = TrainRequest(
         config=config,
-        data=DataSource.sample() if sample else DataSource.full(data_dir),
+        data=DataSource.sample() if sample else DataSource.full(data_dir or "data"),
         runs_root=Path(runs_dir),
         submissions_dir=Path(submissions_dir),
         members=preset_members(preset) if ensemble is None else ensemble,

@@ -99,6 +99,8 @@ def test_the_notebook_face_refuses_what_the_cli_refuses(tmp_path, monkeypatch, r
     assert kd.runs().empty  # the default folder, before the first run: nothing yet, not an error
     with pytest.raises(kd.ConfigError, match=r"folds 5 and dev_size 0\.1: choose one"):
         kd.train("mlp", sample=True, folds=5, dev_size=0.1, quiet=True)
+    with pytest.raises(kd.ConfigError, match="sample and data_dir elsewhere: choose one"):
+        kd.train("mlp", sample=True, data_dir="elsewhere", quiet=True)
     cli = runner.invoke(app, ["train", "--sample", "--folds", "5", "--dev-size", "0.1"])
     assert cli.exit_code == 1 and "--folds 5 and --dev-size 0.1: choose one" in cli.stderr
     assert not (tmp_path / "runs").exists()
