@@ -12,6 +12,9 @@ import signal
 import sys
 
 EARLY = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+# The resource tracker that multiprocessing starts for `--jobs` cleans up the workers' queue semaphores when a killed
+# parent leaves them, and warns about it on the terminal; it takes this process's -W options when it starts.
+QUIET_TRACKER = "ignore::UserWarning:multiprocessing.resource_tracker"
 
 
 def _stopped_while_loading(signum: int, frame) -> None:
@@ -23,6 +26,7 @@ def _stopped_while_loading(signum: int, frame) -> None:
 def main() -> None:
     """Run the command line."""
     previous = {signum: signal.signal(signum, _stopped_while_loading) for signum in EARLY}
+    sys.warnoptions.append(QUIET_TRACKER)
     from .cli import app  # the heavy imports
 
     for signum, handler in previous.items():
