@@ -135,6 +135,8 @@ def plan_submission(
     """Choose the file and check it against data/test.csv's ids; nothing is contacted. A rehearsal (`--dry-run`)
     walks the same checks but reports the first refusal instead of raising it, takes the newest finished run when
     none may be sent, and checks a sample run's file against the sample's own test ids when data/ has none."""
+    if not rehearse:
+        need_test_csv(data_dir)
     runs = local_runs(runs_root)
     refused = ""
     try:
@@ -147,11 +149,8 @@ def plan_submission(
     test_dir = data_dir
     if not (data_dir / "test.csv").is_file():
         writer = named or writer_of(sha256_file(path), runs)
-        if not (rehearse and writer is not None and writer.record.data.source == "sample"):
-            raise KaggleDigitsError(
-                f"{data_dir / 'test.csv'}: not found; submit checks every file against the competition's test ids "
-                "— run `make download` (or `kaggle-digits download`) first"
-            )
+        if writer is None or writer.record.data.source != "sample":
+            need_test_csv(data_dir)
         test_dir = writer.record.data.folder  # a rehearsal of a sample run: the sample's own test ids
     test = load_test(test_dir)
     rows = len(read_submission(path, len(test)))
@@ -167,6 +166,15 @@ def plan_submission(
         run, refused = named or writer_of(sha256_file(path), runs), refused or str(exc)
     where = "the bundled sample's test.csv" if test_dir != data_dir else str(test.path)
     return SubmitPlan(path, rows, run, refused, where)
+
+
+def need_test_csv(data_dir: Path) -> None:
+    """Every file is checked against the competition's test ids: refuse before anything when they are missing."""
+    if not (data_dir / "test.csv").is_file():
+        raise KaggleDigitsError(
+            f"{data_dir / 'test.csv'}: not found; submit checks every file against the competition's test ids — "
+            "run `make download` (or `kaggle-digits download`) first"
+        )
 
 
 def newest_with_file(runs: list[Run]) -> Run | None:
