@@ -134,7 +134,7 @@ def _check_header(path: Path, raw: bytes, expected: tuple[str, ...]) -> None:
     header = [name.strip().strip('"') for name in first.split(",")]
     if len(header) != len(expected):
         raise KaggleDigitsError(
-            f"{path}: header has {len(header)} columns, expected {len(expected)} "
+            f"{path}: header has {len(header):,} columns, expected {len(expected):,} "
             f"({expected[0]},{expected[1]},…,{expected[-1]})"
         )
     for position, (got, want) in enumerate(zip(header, expected, strict=True), start=1):

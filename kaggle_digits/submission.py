@@ -35,7 +35,7 @@ def _label_problem(labels: np.ndarray, n_test: int | None) -> str | None:
     if labels.ndim != 1 or len(labels) == 0:
         return "expected a non-empty 1-D array of labels"
     if n_test is not None and len(labels) != n_test:
-        return f"{len(labels)} rows but the test set has {n_test} images"
+        return f"{len(labels):,} rows but the test set has {n_test:,} images"
     if not np.issubdtype(labels.dtype, np.integer) or labels.min() < 0 or labels.max() > 9:
         return "labels must be integers 0–9"
     return None
@@ -69,5 +69,5 @@ def read_submission(path: str | os.PathLike[str], n_test: int | None = None) -> 
     if not labels:
         raise KaggleDigitsError(f"{path}: no rows after the header")
     if n_test is not None and len(labels) != n_test:
-        raise KaggleDigitsError(f"{path}: {len(labels)} rows, but test.csv has {n_test} images (one row each)")
+        raise KaggleDigitsError(f"{path}: {len(labels):,} rows, but test.csv has {n_test:,} images (one row each)")
     return np.array(labels, dtype=np.int64)

@@ -51,7 +51,7 @@ def check_files(rows_and_headers: dict[str, tuple[str, int]], where: str) -> dic
     rows = {name: rows_and_headers[name][1] for name in EXPECTED_FILES}
     if rows["test.csv"] != rows["sample_submission.csv"]:
         n_test, n_sample = rows["test.csv"], rows["sample_submission.csv"]
-        raise KaggleDigitsError(f"{where}: test.csv has {n_test} rows but sample_submission.csv has {n_sample}")
+        raise KaggleDigitsError(f"{where}: test.csv has {n_test:,} rows but sample_submission.csv has {n_sample:,}")
     return rows
 
 

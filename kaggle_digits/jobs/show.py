@@ -36,7 +36,7 @@ def digit_with_prediction(
     digits = load_train(source.folder) if from_train else load_test(source.folder)
     where = f"{source.label} {digits.path.name}"
     if not 1 <= image_id <= len(digits):
-        raise KaggleDigitsError(f"ID {image_id}: {where} has images 1..{len(digits)}")
+        raise KaggleDigitsError(f"ID {image_id}: {where} has images 1..{len(digits):,}")
     image = digits.images[image_id - 1]
     label = None if digits.labels is None else int(digits.labels[image_id - 1])
     caption = f"{where} #{image_id}" + (f", label {label}" if label is not None else "")

@@ -68,7 +68,7 @@ def misclassified(
     rows = held_out_name(loaded.record)
     console.print(confusions_table(outcome.confusions, rows))
     console.print(
-        f"{outcome.total_wrong} of {outcome.dev_size:,} {rows} images misclassified; {outcome.matching} match."
+        f"{outcome.total_wrong:,} of {outcome.dev_size:,} {rows} images misclassified; {outcome.matching:,} match."
     )
     if not outcome.shown:
         console.print("Nothing to draw: no misclassified image matches.")

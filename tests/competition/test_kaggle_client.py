@@ -254,7 +254,7 @@ def test_invalid_submission_is_refused_before_anything_is_sent(sandbox):
     bad = sandbox.work / "bad.csv"
     bad.write_text("ImageId,Label\n" + "".join(f"{i},3\n" for i in range(1, 1000)))  # one row short
     before = calls(sandbox)
-    sandbox.fails_with("bad.csv: 999 rows, but test.csv has 1000 images", "submit", "bad.csv", "-m", "x")
+    sandbox.fails_with("bad.csv: 999 rows, but test.csv has 1,000 images", "submit", "bad.csv", "-m", "x")
     bad.write_text("ImageId,Label\n1,3\n\n")
     sandbox.fails_with("bad.csv: line 3 is blank", "submit", "bad.csv")
     assert calls(sandbox) == before
@@ -332,7 +332,7 @@ def test_submit_dry_run_checks_the_file_and_contacts_nothing(sandbox):
     before = calls(sandbox)
     bad = sandbox.work / "bad.csv"
     bad.write_text("ImageId,Label\n1,3\n")
-    sandbox.fails_with("bad.csv: 1 rows, but test.csv has 1000 images", "submit", "bad.csv", "--dry-run")
+    sandbox.fails_with("bad.csv: 1 rows, but test.csv has 1,000 images", "submit", "bad.csv", "--dry-run")
     good = sandbox.work / "good.csv"
     good.write_text("ImageId,Label\n" + "".join(f"{i},1\n" for i in range(1, 1001)))
     rehearsed = sandbox.run("submit", "good.csv", "--dry-run")  # a rehearsal reports the refusal, and exits 0
