@@ -75,6 +75,17 @@ def rounds(todo: list[int], jobs: int) -> tuple[list[int], list[int]]:
     return side, [index for index in todo if index not in side]
 
 
+def plan_threads(record: RunRecord, todo: list[int]) -> list[int]:
+    """Give each network not started yet its thread count, for good: its worker's share of the cores when it trains
+    side by side, every core when it is left to a short last round; returns that last round."""
+    side, alone = rounds(todo, record.jobs)
+    for index in todo:
+        if record.parts[index].threads == 0:  # not started yet
+            shared = threads_per_worker(min(record.jobs, len(todo)))
+            record.parts[index].threads = shared if index in side else workers()
+    return alone
+
+
 def train_networks(
     run_dir: Path,
     record: RunRecord,
@@ -93,10 +104,7 @@ def train_networks(
     stops the others and fails the run.
     """
     todo = [part.index for part in parts if not part_file(run_dir, part).is_file()]
-    side, alone = rounds(todo, record.jobs)
-    for index in todo:
-        if record.parts[index].threads == 0:  # not started yet
-            record.parts[index].threads = threads_per_worker(len(side) and record.jobs) if index in side else workers()
+    alone = plan_threads(record, todo)
     write_record(run_dir, record)
     here = [index for index in alone if record.parts[index].threads == workers()]
     away: dict[int, list[int]] = {}
@@ -131,7 +139,7 @@ def _supervise(
         tasks.put(None)
     values = record.to_json()
     held = InheritedFd(lock.fd) if lock is not None and lock.fd is not None else None
-    workers_: list = []
+    processes: list = []
     training: dict[int, str] = {}  # pid → the network it trains
     remaining = set(todo)
     try:
@@ -139,12 +147,12 @@ def _supervise(
             for _ in range(jobs):
                 worker = context.Process(target=_work, args=(str(run_dir), values, tasks, events, held), daemon=True)
                 worker.start()
-                workers_.append(worker)
+                processes.append(worker)
         while remaining:
             try:
                 kind, *payload = events.get(timeout=POLL_S)
             except queue.Empty:
-                _check_alive(workers_, training, run_dir)
+                _check_alive(processes, training, run_dir)
                 continue
             if kind == "event" and on_event is not None:
                 on_event(payload[0])
@@ -161,10 +169,10 @@ def _supervise(
             elif kind == "error":
                 raise KaggleDigitsError(payload[0])
     finally:
-        for worker in workers_:
+        for worker in processes:
             if worker.is_alive():
                 worker.terminate()  # a worker keeps its last checkpoint; the epoch under way is lost
-        for worker in workers_:
+        for worker in processes:
             worker.join(timeout=30)
         tasks.cancel_join_thread()
         events.cancel_join_thread()
