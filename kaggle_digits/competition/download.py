@@ -100,9 +100,9 @@ def data_from(source: Path, data_dir: Path, force: bool = False) -> DownloadOutc
     if not source.exists():
         raise KaggleDigitsError(f"{source}: not found; give the zip Kaggle's website saved, or the folder of its CSVs")
     if source.is_dir() and source.resolve() == data_dir.resolve():
-        if check_folder(data_dir) is None:
+        if (rows := check_folder(data_dir)) is None:
             raise KaggleDigitsError(f"{source}: {incomplete_folder(source)}")
-        return DownloadOutcome(data_dir, False, check_folder(data_dir) or {})
+        return DownloadOutcome(data_dir, False, rows)
     if not force and (rows := check_folder(data_dir)) is not None:
         return DownloadOutcome(data_dir, False, rows)
     with staging_beside(data_dir) as staging:
