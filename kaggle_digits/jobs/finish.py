@@ -25,7 +25,7 @@ from .folders import MODEL_FILE, remove_leftovers
 from .plan import Part
 from .predictions import combined_held_out, combined_test, part_predictions
 from .record import RunRecord, write_record
-from .scoring import HeldOut, estimates, save_held_out
+from .scoring import HeldOut, estimates, save_held_out, save_test_softmax
 
 Stage = Callable[[str], None]
 
@@ -117,7 +117,9 @@ def finish(
     if record.folds:
         record.fold_accuracies = fold_accuracies(scored, parts, train.labels)
     save_held_out(run_dir, scored)
-    test_labels = combined_test(predicted).argmax(axis=1)  # (T,)
+    test_proba = combined_test(predicted)  # (T, 10)
+    save_test_softmax(run_dir, test_proba, test.fingerprint)
+    test_labels = test_proba.argmax(axis=1)  # (T,)
     clock.mark("predicted")
     record.data = dataclasses.replace(record.data, test_fingerprint=test.fingerprint, test_rows=len(test))
     record.parameters = model.n_parameters

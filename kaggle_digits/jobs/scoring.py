@@ -19,6 +19,7 @@ from .plan import Part
 from .record import Estimate, RunRecord
 
 HELDOUT_FILE = "heldout.npz"
+TEST_SOFTMAX_FILE = "test_softmax.npz"
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,12 @@ def estimates(
 def save_held_out(run_dir: Path, scored: HeldOut) -> None:
     with atomic_path(run_dir / HELDOUT_FILE) as tmp, tmp.open("wb") as handle:
         np.savez(handle, rows=scored.rows, proba=scored.proba)
+
+
+def save_test_softmax(run_dir: Path, proba: np.ndarray, test_fingerprint: str) -> None:
+    """Keep the run's softmax on test.csv (what its CSV is the argmax of), so blends need not predict again."""
+    with atomic_path(run_dir / TEST_SOFTMAX_FILE) as tmp, tmp.open("wb") as handle:
+        np.savez(handle, proba=proba.astype(np.float32), test_fingerprint=np.array(test_fingerprint))
 
 
 def load_held_out(run_dir: Path, train_rows: int) -> HeldOut | None:
