@@ -16,6 +16,7 @@ __version__ = "0.2.0"
 _FROM = {
     "Run": "api",
     "download": "api",
+    "ensemble": "api",
     "load_record": "api",
     "load_run": "api",
     "resume": "api",

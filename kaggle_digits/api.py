@@ -4,6 +4,7 @@
     run.estimate, run.submission_path
     run.curves(); run.confusion(); run.misclassified(limit=16)   # matplotlib Figures, shown inline
     kd.runs()                                                     # every local run as a pandas DataFrame
+    kd.ensemble([run_a, run_b], select=True).estimate             # blend finished runs
 
 Settings are TrainConfig's fields by name (epochs=, learning_rate=, hidden_sizes=…); errors name them the same way.
 """
@@ -22,6 +23,8 @@ from matplotlib.figure import Figure
 from .competition.download import DownloadOutcome, download_data
 from .competition.kaggle_api import COMPETITION, KaggleClient, RemoteSubmission, credentials_source
 from .errors import ConfigError, KaggleDigitsError
+from .jobs.blend import Blended
+from .jobs.blend import ensemble as blend_runs
 from .jobs.curves import run_curves_figure
 from .jobs.evaluation import confusion_picture, find_mistakes
 from .jobs.explain import explain_mistakes
@@ -140,6 +143,20 @@ def train(
     )
     networks = request.members * max(1, folds)
     return _with_progress(lambda on_event, stage: train_run(request, on_event, stage), config, folds, networks, quiet)
+
+
+def ensemble(
+    runs: list[PathLike],
+    *,
+    select: bool = False,
+    dry_run: bool = False,
+    name: str | None = None,
+    runs_dir: PathLike = "runs",
+    submissions_dir: PathLike = "submissions",
+) -> Blended:
+    """Blend finished runs exactly as `kaggle-digits ensemble` does: `.estimate`, `.weights`, `.outcome` (None for a
+    dry run)."""
+    return blend_runs(list(runs), runs_dir, submissions_dir, select=select, dry_run=dry_run, name=name)
 
 
 def resume(run: PathLike, quiet: bool = False, jobs: int | None = None) -> Run:

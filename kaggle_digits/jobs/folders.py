@@ -155,6 +155,9 @@ def load_run(run_dir: Path) -> TrainedRun:
         raise KaggleDigitsError(
             f"{run_dir}: this run is {status} and has no model yet; {stopped_hint(run_dir, status)}"
         )
+    if record.is_blend:
+        members = ", ".join(Path(p).name for p in record.combined_from)
+        raise KaggleDigitsError(f"{run_dir}: a blend has no model of its own; use one of its members ({members})")
     if not (run_dir / MODEL_FILE).is_file():
         raise KaggleDigitsError(f"{run_dir}: {MODEL_FILE} is missing from this finished run; train it again")
     remove_leftovers(run_dir)

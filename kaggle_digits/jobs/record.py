@@ -22,8 +22,8 @@ from ..training.config import TrainConfig
 from ..training.fit import EpochRecord
 
 METRICS_FILE = "metrics.json"
-RECORD_FORMAT = 3  # 3: paths relative to the run folder; 2 (0.2.0): as given, relative to the working folder
-READABLE_FORMATS = (2, RECORD_FORMAT)
+RECORD_FORMAT = 4  # 4: blends (member digests, weights); 3: paths relative to the run folder; 2 (0.2.0): as given
+READABLE_FORMATS = (2, 3, RECORD_FORMAT)
 STATUSES = ("running", "interrupted", "failed", "finished")
 SOURCES = ("full", "sample")
 PART_KINDS = ("single", "member", "fold")
@@ -126,7 +126,9 @@ class RunRecord:
     submission: str | None = None  # the CSV this run wrote, set when it is written (at the end)
     submission_sha256: str = ""  # that CSV's content, so `submit` never sends a file another run replaced
     submissions_dir: str = ""  # where the CSV goes when the run finishes
-    combined_from: list[str] = field(default_factory=list)
+    combined_from: list[str] = field(default_factory=list)  # a blend's member runs, in the order it sums them
+    member_digests: list[str] = field(default_factory=list)  # each member's CSV digest when it was blended
+    weights: list[float] = field(default_factory=list)  # each member's weight in the blend
     fold_accuracies: list[float] = field(default_factory=list)
     views_gain: dict[str, int] = field(default_factory=dict)  # test-time views: held-out rows right with and without
     borrowed_estimate: Estimate | None = None  # a final fit's estimate, taken from an earlier run (--estimate-from)
@@ -141,6 +143,11 @@ class RunRecord:
     def tta(self) -> int:
         """Test-time views of the estimate and the submission."""
         return self.config.tta
+
+    @property
+    def is_blend(self) -> bool:
+        """Written by `ensemble`: finished runs blended, with a weight each and no model of its own."""
+        return bool(self.weights)
 
     @property
     def epochs_planned(self) -> int:
@@ -279,7 +286,7 @@ def read_record(run_dir: Path) -> RunRecord:
         raise KaggleDigitsError(f"{run_dir}: not a run folder (no {METRICS_FILE})")
     values = read_json_object(path, "kaggle-digits run record")
     try:
-        if values.get("format") == RECORD_FORMAT:
+        if values.get("format") in (3, RECORD_FORMAT):
             values = _paths_from(values, run_dir, _under)
         record = RunRecord.from_json(values)
     except KaggleDigitsError as exc:

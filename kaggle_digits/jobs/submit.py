@@ -146,12 +146,12 @@ def plan_submission(
         if fallback is None:
             raise
         path, named, refused = near(Path(fallback.record.submission)), fallback, refusal(fallback) or str(exc)
+    writer = named or writer_of(sha256_file(path), runs)
     test_dir = data_dir
-    if not (data_dir / "test.csv").is_file():
-        writer = named or writer_of(sha256_file(path), runs)
-        if writer is None or writer.record.data.source != "sample":
-            need_test_csv(data_dir)
-        test_dir = writer.record.data.folder  # a rehearsal of a sample run: the sample's own test ids
+    if writer is not None and writer.record.data.source == "sample":
+        test_dir = writer.record.data.folder  # a sample run's file: the sample's own test ids, so the refusal says why
+    elif not (data_dir / "test.csv").is_file():
+        need_test_csv(data_dir)
     test = load_test(test_dir)
     rows = len(read_submission(path, len(test)))
     try:

@@ -22,6 +22,7 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
+from ..jobs.blend import BlendPlan
 from ..jobs.evaluation import ClassReport
 from ..jobs.finish import TrainOutcome
 from ..jobs.listing import RunRow
@@ -215,6 +216,43 @@ def summary_table(outcome: TrainOutcome) -> Table:
     return table
 
 
+def blend_table(plan: BlendPlan, outcome: TrainOutcome | None) -> Table:
+    """A blend: each member with its weight, the rows they share, the estimate, and where the blend went."""
+    table = Table(title="Blend", title_justify="left", box=box.SIMPLE_HEAD)
+    table.add_column("run", no_wrap=True)
+    for column in ("preset", "kind", "its estimate", "weight"):
+        table.add_column(column, justify="left" if column in ("preset", "kind") else "right")
+    for member, weight in zip(plan.members, plan.weights, strict=True):
+        r = member.run.record
+        own = r.estimate or r.selected
+        views = f" · {r.tta} views" if r.tta > 1 else ""
+        table.add_row(
+            esc(member.run.path.name),
+            r.preset,
+            member.kind + views,
+            f"{own.accuracy:.4f}" if own else "",
+            f"{weight:.3f}",
+        )
+    lines = [f"shared: {len(plan.rows):,} rows every member held out"] if len(plan.rows) else []
+    if plan.estimate is not None:
+        lines.append(f"estimate: [bold green]{plan.estimate.text()}[/]")
+    else:
+        lines.append(f"estimate: none ({esc(plan.no_estimate)})")
+    if plan.selected is not None:
+        lines.append(f"selected: {plan.selected.text()}; optimistic, not an estimate")
+    again = [m.run.path.name for m in plan.members if m.predicted_again]
+    if again:
+        lines.append(f"test.csv predicted again from the model of {esc(', '.join(again))} (kept no test softmax)")
+    compute = sum(m.run.record.timings.get("total_s", 0.0) for m in plan.members)
+    if compute:
+        lines.append(f"compute: the members took {compute / 60:,.1f} min to train and predict")
+    if outcome is not None:
+        lines.append(f"run: {esc(outcome.run_dir)}")
+    table.caption = "\n".join(lines)
+    table.caption_justify = "left"
+    return table
+
+
 def submissions_table(rows: list[SubmissionRow], competition: str) -> Table:
     """Remote submissions with their local run: leaderboard score beside the run's estimate."""
     table = Table(title=f"Submissions to {esc(competition)}", title_justify="left")
@@ -246,14 +284,15 @@ def run_cells(row: RunRow) -> dict[str, str]:
                 "status": "[red]unreadable[/]", "estimate": esc(row.reason), "public": "", "time": "",
                 "submission file": ""}  # fmt: skip
     modes = [f"{r.folds} folds"] if r.folds else []
-    modes += [f"x{r.members}"] if r.members > 1 else []
-    modes += [f"tta {r.tta}"] if r.tta > 1 else []
+    modes += [f"x{r.members}"] if r.members > 1 and not r.is_blend else []
+    modes += [f"tta {r.tta}"] if r.tta > 1 and not r.is_blend else []
+    modes = [f"blend of {len(r.combined_from)}"] if r.is_blend else modes
     figure = r.estimate
     seconds = r.timings.get("total_s", 0.0)
     colour = {"finished": "green", "failed": "red"}.get(row.status, "yellow")
     return {
         "run": esc(r.name) + (f" [dim]{esc(r.note)}[/]" if r.note else ""),
-        "preset": esc(r.preset),
+        "preset": "blend" if r.is_blend else esc(r.preset),
         "data": r.data.source,
         "mode": " ".join(modes) or "single",
         "epochs": f"{r.epochs_done}/{r.epochs_planned}" if r.epochs_planned else "",

@@ -1,4 +1,4 @@
-"""Commands that train or predict: `train` (and `--resume`), `predict`, `ensemble`."""
+"""Commands that train or predict: `train` (and `--resume`), `predict`."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from typing import Annotated, Literal
 import typer
 
 from ..errors import KaggleDigitsError
-from ..jobs.ensemble import combine_runs
 from ..jobs.finish import predict_run
 from ..jobs.folders import load_run, resolve_run
 from ..jobs.record import read_record
@@ -216,23 +215,3 @@ def predict(
     target = out or submissions_dir / f"{loaded.path.name}-predict{views}.csv"
     path, labels = predict_run(loaded.path / "model.npz", folder, target, views=tta)
     console.print(f"Wrote {len(labels):,} predictions to [bold]{esc(path)}[/]")
-
-
-@app.command(name="ensemble")
-def ensemble_runs(
-    runs: Annotated[
-        list[Path],
-        typer.Argument(metavar="RUN...", help="Two or more run folders (or names) trained on the same dev split."),
-    ],
-    tta: Annotated[int, typer.Option("--tta", help="Test-time views, 1 to 9; 1 is off.")] = 1,
-    runs_dir: Annotated[
-        Path, typer.Option("--runs-dir", help="Where RUN names are looked up and the new run folder goes.")
-    ] = Path("runs"),
-    submissions_dir: SubmissionsDir = Path("submissions"),
-) -> None:
-    """Combine saved runs: average their softmax, score the ensemble on its held-out rows, write its run and CSV."""
-    loaded = [load_run(resolve_run(r, runs_dir)) for r in runs]
-    outcome = combine_runs(loaded, runs_root=runs_dir, submissions_dir=submissions_dir, views=tta)
-    for warning in outcome.warnings:
-        console.print(f"[yellow]warning:[/] {esc(warning)}")
-    console.print(summary_table(outcome))

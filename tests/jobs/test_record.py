@@ -39,7 +39,7 @@ def test_a_project_moved_elsewhere_keeps_working(runner, tmp_path, blob_dir, mon
     assert runner.invoke(app, ["train", "--data-dir", "data", *SMALL, "--name", "half"]).exit_code == 0
     half = next(Path("runs").glob("*-half"))
     values = json.loads((run_dir / "metrics.json").read_text())
-    assert values["format"] == 3 and values["submission"].startswith("../../submissions/")
+    assert values["format"] == 4 and values["submission"].startswith("../../submissions/")
     new = tmp_path / "new"
     shutil.copytree(old, new, symlinks=True)
     shutil.rmtree(old)
