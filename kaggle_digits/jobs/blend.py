@@ -183,13 +183,13 @@ def load_member(run: Run, train: Digits, test: Digits) -> Member:
             "scored honestly — leave it out or train it again"
         )
     held = held or HeldOut(np.zeros(0, np.int64), np.zeros((0, 10), np.float32))
+    model_path = run.path / MODEL_FILE
+    if not model_path.is_file():
+        raise KaggleDigitsError(f"{model_path}: missing from this finished run; leave the run out or train it again")
+    model, _ = load_model(model_path)  # a damaged model is refused here, kept test softmax or not
     kept = _kept_test(run.path, len(test), test.fingerprint)
     if kept is not None:
         return Member(run, held, kept, predicted_again=False)
-    model_path = run.path / MODEL_FILE
-    if not model_path.is_file():
-        raise KaggleDigitsError(f"{model_path}: missing, and the run kept no test softmax; train it again")
-    model, _ = load_model(model_path)
     proba = with_views(model, record.tta).predict_proba(test.features()).astype(np.float32)  # (T, 10)
     return Member(run, held, proba, predicted_again=True)
 

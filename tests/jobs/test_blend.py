@@ -28,6 +28,7 @@ RUNS = {  # name: options; every network is a few milliseconds of training on 30
     "folds-b": ["--folds", "3", "--seed", "2"],
     "dev": ["--seed", "3", "--dev-size", "60"],
     "full": ["--seed", "4", "--dev-size", "0"],
+    "best": ["--seed", "5", "--dev-size", "60", "--keep", "best"],
 }
 
 
@@ -149,6 +150,14 @@ def test_a_full_fit_member_leaves_no_estimate_and_is_named(project):
     assert np.array_equal(submitted(newest_blend()), expected("folds-a", "full")[2])
 
 
+def test_a_member_that_kept_its_best_epoch_makes_the_figure_a_selected_one(project):
+    result = blend(str(run("folds-a")), str(run("best")))
+    assert result.exit_code == 0, result.output
+    record = json.loads((newest_blend() / "metrics.json").read_text())
+    assert record["estimate"] is None and "kept its best epoch there" in record["selected"]["method"]
+    assert "optimistic, not an estimate" in " ".join(result.output.split())
+
+
 def test_members_in_another_order_give_the_same_bytes(project):
     first = blend(str(run("dev")), str(run("folds-a")), str(run("folds-b")), "--name", "one")
     second = blend(str(run("folds-b")), str(run("dev")), str(run("folds-a")), "--name", "two")
@@ -240,8 +249,9 @@ def damage(how: str) -> list[str]:
     elif how == "damaged test softmax":
         (dev / "test_softmax.npz").write_bytes(b"PK\x03\x04 not really")
     elif how == "no model":
-        (dev / "test_softmax.npz").unlink()
         (dev / "model.npz").unlink()
+    elif how == "damaged model":
+        (dev / "model.npz").write_bytes(b"")
     elif how == "other data":
         return [str(a), str(run("other", "runs-other"))]
     return [str(a), str(dev)]
@@ -253,7 +263,8 @@ def damage(how: str) -> list[str]:
         ("interrupted", "this run is interrupted, not finished"),
         ("no held-out", "its held-out predictions (heldout.npz) are missing"),
         ("damaged test softmax", "test_softmax.npz: damaged"),
-        ("no model", "model.npz: missing, and the run kept no test softmax"),
+        ("no model", "model.npz: missing from this finished run"),
+        ("damaged model", "model.npz"),
         ("other data", "trained on other data than"),
     ],
 )
