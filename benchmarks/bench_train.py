@@ -31,7 +31,7 @@ def config_from(args):
 
 def load(args) -> tuple[np.ndarray, np.ndarray]:
     from kaggle_digits.data import load_train
-    from kaggle_digits.jobs.plan import dev_split
+    from kaggle_digits.pipeline.plan import dev_split
 
     train = load_train(args.data_dir)
     train_idx, _ = dev_split(train, config_from(args))

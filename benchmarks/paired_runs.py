@@ -20,10 +20,10 @@ from pathlib import Path
 import numpy as np
 
 from kaggle_digits.data import load_train
-from kaggle_digits.jobs.folders import load_run
-from kaggle_digits.jobs.plan import split_seed
-from kaggle_digits.jobs.record import wilson_interval
-from kaggle_digits.jobs.scoring import load_held_out
+from kaggle_digits.pipeline.plan import split_seed
+from kaggle_digits.pipeline.scoring import load_held_out
+from kaggle_digits.runfolder.folder import load_run
+from kaggle_digits.runfolder.record import wilson_interval
 
 
 def sign_test(fixed: int, broken: int) -> float:

@@ -20,11 +20,11 @@ import numpy as np
 
 from kaggle_digits.allocator import keep_large_allocations
 from kaggle_digits.data import load_test, load_train
-from kaggle_digits.jobs.plan import generators, plan_parts
-from kaggle_digits.jobs.record import read_record, wilson_interval
-from kaggle_digits.jobs.train import augmentation
 from kaggle_digits.nn.network import Ensemble, build_network
 from kaggle_digits.nn.serialize import load_model
+from kaggle_digits.pipeline.plan import generators, plan_parts
+from kaggle_digits.pipeline.train import augmentation
+from kaggle_digits.runfolder.record import read_record, wilson_interval
 from kaggle_digits.training.architecture import architecture
 from kaggle_digits.training.fit import Split, Trainer
 

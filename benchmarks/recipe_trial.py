@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from kaggle_digits.allocator import keep_large_allocations
-from kaggle_digits.jobs.record import DataSource
-from kaggle_digits.jobs.start import TrainRequest
-from kaggle_digits.jobs.train import train_run
+from kaggle_digits.pipeline.start import TrainRequest
+from kaggle_digits.pipeline.train import train_run
+from kaggle_digits.runfolder.record import DataSource
 from kaggle_digits.training.config import TrainConfig
 from kaggle_digits.training.presets import preset_config
 

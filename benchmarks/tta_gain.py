@@ -18,10 +18,10 @@ import numpy as np
 
 from kaggle_digits.allocator import keep_large_allocations
 from kaggle_digits.data import load_train
-from kaggle_digits.jobs.folders import load_run
-from kaggle_digits.jobs.plan import fold_ids
-from kaggle_digits.jobs.record import wilson_interval
 from kaggle_digits.nn.network import Ensemble, with_views
+from kaggle_digits.pipeline.plan import fold_ids
+from kaggle_digits.runfolder.folder import load_run
+from kaggle_digits.runfolder.record import wilson_interval
 
 
 def out_of_fold_hits(run_dir: Path, views_list: list[int]) -> list[tuple[int, np.ndarray, float]]:

@@ -20,23 +20,23 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from .blending.blend import Blended
+from .blending.blend import ensemble as blend_runs
 from .competition.download import DownloadOutcome, download_data
 from .competition.kaggle_api import COMPETITION, KaggleClient, RemoteSubmission, credentials_source
+from .competition.submit import check_daily_limit, plan_submission, wait_for_score
 from .errors import ConfigError, KaggleDigitsError
-from .jobs.blend import Blended
-from .jobs.blend import ensemble as blend_runs
-from .jobs.curves import run_curves_figure
-from .jobs.evaluation import confusion_picture, find_mistakes
-from .jobs.explain import explain_mistakes
-from .jobs.finish import TrainOutcome
-from .jobs.folders import TrainedRun, resolve_run
-from .jobs.folders import load_run as load_trained_run
-from .jobs.listing import list_runs
-from .jobs.record import DataSource, Estimate, RunRecord, read_record
-from .jobs.start import TrainRequest
-from .jobs.submit import check_daily_limit, plan_submission, wait_for_score
-from .jobs.train import resume_run, train_run
+from .inspection.curves import run_curves_figure
+from .inspection.evaluation import confusion_picture, find_mistakes
+from .inspection.explain import explain_mistakes
 from .nn.network import with_views
+from .pipeline.finish import TrainOutcome
+from .pipeline.start import TrainRequest
+from .pipeline.train import resume_run, train_run
+from .runfolder.folder import TrainedRun, resolve_run
+from .runfolder.folder import load_run as load_trained_run
+from .runfolder.listing import list_runs
+from .runfolder.record import DataSource, Estimate, RunRecord, read_record
 from .training.config import TrainConfig
 from .training.presets import preset_config, preset_members
 

@@ -24,7 +24,7 @@ except ImportError:  # pragma: no cover - Typer on click
 from .. import __version__
 from ..allocator import keep_large_allocations
 from ..errors import ConfigError, KaggleDigitsError
-from ..jobs.record import DataSource
+from ..runfolder.record import DataSource
 from ..training.config import FIELD_RULES
 from .display import ToolConsole
 

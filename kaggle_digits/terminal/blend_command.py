@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from ..jobs.blend import ensemble
+from ..blending.blend import ensemble
 from .app import RunsDir, SubmissionsDir, app, console
 from .display import blend_table, esc
 

@@ -22,11 +22,11 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
-from ..jobs.blend import BlendPlan
-from ..jobs.evaluation import ClassReport
-from ..jobs.finish import TrainOutcome
-from ..jobs.listing import RunRow
-from ..jobs.submit import SubmissionRow
+from ..blending.blend import BlendPlan
+from ..competition.submit import SubmissionRow
+from ..inspection.evaluation import ClassReport
+from ..pipeline.finish import TrainOutcome
+from ..runfolder.listing import RunRow
 from ..training.config import TrainConfig
 from ..training.fit import TrainEvent
 from .signals import OutputClosed

@@ -10,8 +10,8 @@ import typer
 from rich.text import Text
 
 from ..errors import KaggleDigitsError
-from ..jobs.folders import load_run, resolve_run
-from ..jobs.own_digits import read_digits
+from ..inspection.own_digits import read_digits
+from ..runfolder.folder import load_run, resolve_run
 from .app import RunOption, RunsDir, app, console, err_console
 from .digits import digit_text, top_probabilities
 from .display import esc

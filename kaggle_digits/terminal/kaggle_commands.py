@@ -10,9 +10,15 @@ from rich.text import Text
 
 from ..competition.download import data_from, download_data
 from ..competition.kaggle_api import COMPETITION, KaggleClient, credentials_source
+from ..competition.submit import (
+    check_daily_limit,
+    limits_or_none,
+    plan_submission,
+    submissions_with_runs,
+    wait_for_score,
+)
 from ..errors import KaggleDigitsError
-from ..jobs.listing import remember_scores
-from ..jobs.submit import check_daily_limit, limits_or_none, plan_submission, submissions_with_runs, wait_for_score
+from ..runfolder.listing import remember_scores
 from .app import DataDir, RunsDir, app, console, needs, one_of
 from .display import esc, submissions_table
 

@@ -8,13 +8,13 @@ from typing import Annotated, Literal
 import typer
 
 from ..errors import KaggleDigitsError
-from ..jobs.curves import held_out_name
-from ..jobs.evaluation import evaluate_run, misclassified_picture
-from ..jobs.explain import WHY_LIMIT, why_digit, why_picture
-from ..jobs.folders import load_run, resolve_run
-from ..jobs.listing import SORTS, list_runs
-from ..jobs.show import digit_with_prediction
+from ..inspection.curves import held_out_name
+from ..inspection.evaluation import evaluate_run, misclassified_picture
+from ..inspection.explain import WHY_LIMIT, why_digit, why_picture
+from ..inspection.show import digit_with_prediction
 from ..plots import show_png
+from ..runfolder.folder import load_run, resolve_run
+from ..runfolder.listing import SORTS, list_runs
 from .app import RunArg, RunOption, RunsDir, app, chosen_run, console, data_source, given, one_of
 from .digits import digit_text, top_probabilities
 from .display import (

@@ -8,12 +8,12 @@ from typing import Annotated, Literal
 import typer
 
 from ..errors import KaggleDigitsError
-from ..jobs.finish import predict_run
-from ..jobs.folders import load_run, resolve_run
-from ..jobs.record import read_record
-from ..jobs.start import TrainRequest
-from ..jobs.train import resume_run, train_run
 from ..nn.optim import OPTIMIZERS, SCHEDULES
+from ..pipeline.finish import predict_run
+from ..pipeline.start import TrainRequest
+from ..pipeline.train import resume_run, train_run
+from ..runfolder.folder import load_run, resolve_run
+from ..runfolder.record import read_record
 from ..training.config import KEEP
 from ..training.presets import PRESETS, preset_config, preset_members
 from .app import (

@@ -14,10 +14,10 @@ import pandas as pd
 import pytest
 
 from kaggle_digits.data import load_train, sample_dir
-from kaggle_digits.jobs.evaluation import confusion_matrix, dev_predictions, top_confusions
-from kaggle_digits.jobs.folders import load_run
+from kaggle_digits.inspection.evaluation import confusion_matrix, dev_predictions, top_confusions
 from kaggle_digits.nn.serialize import load_model
 from kaggle_digits.plots import misclassified_figure_size
+from kaggle_digits.runfolder.folder import load_run
 from kaggle_digits.submission import read_submission
 from kaggle_digits.terminal.cli import app
 from kaggle_digits.training.config import TrainConfig

@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from kaggle_digits.jobs.record import DataSource
-from kaggle_digits.jobs.start import TrainRequest
-from kaggle_digits.jobs.train import RunInterrupted, train_run
+from kaggle_digits.pipeline.start import TrainRequest
+from kaggle_digits.pipeline.train import RunInterrupted, train_run
+from kaggle_digits.runfolder.record import DataSource
 from kaggle_digits.terminal.cli import app
 from kaggle_digits.training.presets import preset_config
 

@@ -41,7 +41,7 @@ def one_line_error(result, message: str, code: int = 1) -> None:
 
 
 def test_two_runs_of_the_same_second_never_share_a_submission(runner, in_tmp, blob_dir, monkeypatch):
-    monkeypatch.setattr("kaggle_digits.jobs.start.timestamp", lambda: "20260101-000000")
+    monkeypatch.setattr("kaggle_digits.pipeline.start.timestamp", lambda: "20260101-000000")
     first = train(runner, blob_dir, "--seed", "1", runs="runs-a")
     second = train(runner, blob_dir, "--seed", "2", runs="runs-b")
     assert first.name == second.name  # same second, different --runs-dir: the same run name
@@ -98,8 +98,8 @@ def test_resume_of_a_run_a_live_process_trains_is_refused_naming_it(runner, in_t
     values["status"] = "interrupted"
     (run_dir / "metrics.json").write_text(json.dumps(values))
     holder = subprocess.Popen(
-        [sys.executable, "-c", f"from kaggle_digits.jobs.lock import RunLock; RunLock({str(run_dir)!r}).acquire(); "
-         "print('locked', flush=True); import time; time.sleep(60)"],
+        [sys.executable, "-c", "from kaggle_digits.runfolder.lock import RunLock; "
+         f"RunLock({str(run_dir)!r}).acquire(); print('locked', flush=True); import time; time.sleep(60)"],
         stdout=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:

@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from kaggle_digits.data import load_train, sample_dir
-from kaggle_digits.jobs.folders import load_run
+from kaggle_digits.runfolder.folder import load_run
 from kaggle_digits.terminal.cli import app
 
 from helpers import photo_of, png_size

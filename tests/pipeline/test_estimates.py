@@ -11,16 +11,16 @@ from test_resume import arrays, stop_at
 
 from kaggle_digits.data import load_train, stratified_folds
 from kaggle_digits.errors import KaggleDigitsError
-from kaggle_digits.jobs.evaluation import dev_predictions
-from kaggle_digits.jobs.folders import load_run
-from kaggle_digits.jobs.listing import SCORES_FILE, list_runs, remember_scores
-from kaggle_digits.jobs.plan import fold_ids
-from kaggle_digits.jobs.record import DataSource, read_record, wilson_interval
-from kaggle_digits.jobs.start import TrainRequest
-from kaggle_digits.jobs.train import RunInterrupted, resume_run, train_run
+from kaggle_digits.inspection.evaluation import dev_predictions
 from kaggle_digits.nn.augment import shift_images
 from kaggle_digits.nn.network import ViewAveraged, with_views
 from kaggle_digits.nn.serialize import load_model
+from kaggle_digits.pipeline.plan import fold_ids
+from kaggle_digits.pipeline.start import TrainRequest
+from kaggle_digits.pipeline.train import RunInterrupted, resume_run, train_run
+from kaggle_digits.runfolder.folder import load_run
+from kaggle_digits.runfolder.listing import SCORES_FILE, list_runs, remember_scores
+from kaggle_digits.runfolder.record import DataSource, read_record, wilson_interval
 from kaggle_digits.terminal.cli import app
 from kaggle_digits.training.presets import preset_config
 
@@ -172,6 +172,6 @@ def test_records_written_before_estimates_still_load_list_and_say_what_their_fig
 
 
 def test_a_dead_process_pid_is_not_alive():
-    from kaggle_digits.jobs.folders import alive
+    from kaggle_digits.runfolder.folder import alive
 
     assert alive(os.getpid()) and not alive(0)

@@ -13,7 +13,7 @@ from pathlib import Path
 from ..competition.kaggle_api import RemoteSubmission
 from ..errors import ConfigError, KaggleDigitsError
 from ..files import atomic_write_text, read_json_object
-from .folders import DEFAULT_RUNS_DIR, run_status, scan_runs
+from .folder import DEFAULT_RUNS_DIR, run_status, scan_runs
 from .record import RunRecord
 
 SCORES_FILE = "kaggle-submissions.json"

@@ -8,7 +8,7 @@ import pytest
 
 from kaggle_digits.data import load_train, sample_dir
 from kaggle_digits.errors import KaggleDigitsError
-from kaggle_digits.jobs.evaluation import (
+from kaggle_digits.inspection.evaluation import (
     class_report,
     confusion_matrix,
     dev_predictions,
@@ -17,8 +17,8 @@ from kaggle_digits.jobs.evaluation import (
     mistakes,
     top_confusions,
 )
-from kaggle_digits.jobs.folders import load_run
-from kaggle_digits.jobs.plan import dev_split
+from kaggle_digits.pipeline.plan import dev_split
+from kaggle_digits.runfolder.folder import load_run
 
 pytestmark = pytest.mark.slow  # every test here trains a network or runs a whole command
 

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import ConfigError
+from ..runfolder.folder import new_run_dir, resolve_run, timestamp, writable_folder
+from ..runfolder.record import DataSource, Estimate, RunRecord, read_record, write_record
 from ..training.config import TrainConfig
 from ..training.presets import PRESETS
-from .folders import new_run_dir, resolve_run, timestamp, writable_folder
-from .record import DataSource, Estimate, RunRecord, read_record, write_record
 from .workers import default_jobs
 
 

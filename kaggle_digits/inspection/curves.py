@@ -7,7 +7,7 @@ from pathlib import Path
 from matplotlib.figure import Figure
 
 from ..plots import curves_figure, save_figure
-from .record import RunRecord
+from ..runfolder.record import RunRecord
 
 CURVES_FILE = "curves.png"
 

@@ -11,10 +11,10 @@ from matplotlib.figure import Figure
 
 from ..nn.attribution import occlusion, saliency
 from ..nn.network import Classifier, Ensemble
+from ..pipeline.plan import fold_ids
 from ..plots import attribution_figure, save_figure
+from ..runfolder.folder import TrainedRun, run_train_data
 from .evaluation import MisclassifiedOutcome, Mistakes, find_mistakes
-from .folders import TrainedRun, run_train_data
-from .plan import fold_ids
 
 WHY_LIMIT = 16  # mistakes explained when no --limit is given: three panels each
 KEY = "red: pixels pushing towards the predicted digit · blue: towards the other"

@@ -21,9 +21,10 @@ from ..data import Digits, load_test
 from ..errors import ConfigError, KaggleDigitsError
 from ..nn.network import with_views
 from ..nn.serialize import load_model
-from .critical import critical_section
-from .finish import TrainOutcome, claim_submission
-from .folders import (
+from ..pipeline.finish import TrainOutcome, claim_submission
+from ..pipeline.scoring import TEST_SOFTMAX_FILE, HeldOut, load_held_out, save_held_out, save_test_softmax
+from ..runfolder.critical import critical_section
+from ..runfolder.folder import (
     MODEL_FILE,
     Run,
     new_run_dir,
@@ -34,8 +35,7 @@ from .folders import (
     timestamp,
     writable_folder,
 )
-from .record import DataSource, Estimate, RunRecord, read_record, write_record
-from .scoring import TEST_SOFTMAX_FILE, HeldOut, load_held_out, save_held_out, save_test_softmax
+from ..runfolder.record import DataSource, Estimate, RunRecord, read_record, write_record
 from .selection import NESTED_GROUPS, blended, caruana, nested_selection
 
 

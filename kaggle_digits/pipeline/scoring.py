@@ -15,8 +15,8 @@ import numpy as np
 
 from ..errors import KaggleDigitsError
 from ..files import atomic_path
+from ..runfolder.record import Estimate, RunRecord
 from .plan import Part
-from .record import Estimate, RunRecord
 
 HELDOUT_FILE = "heldout.npz"
 TEST_SOFTMAX_FILE = "test_softmax.npz"

@@ -12,11 +12,11 @@ from matplotlib.figure import Figure
 from ..constants import N_CLASSES
 from ..errors import ConfigError, KaggleDigitsError
 from ..files import atomic_write_text
+from ..pipeline.plan import dev_split
+from ..pipeline.scoring import HeldOut, load_held_out
 from ..plots import confusion_figure, misclassified_figure, save_figure
+from ..runfolder.folder import TrainedRun, run_train_data
 from .curves import held_out_name, run_curves
-from .folders import TrainedRun, run_train_data
-from .plan import dev_split
-from .scoring import HeldOut, load_held_out
 
 
 @dataclass(frozen=True)

@@ -10,13 +10,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..competition.kaggle_api import KaggleClient, RemoteSubmission, SubmissionLimits
 from ..data import load_test
 from ..errors import KaggleDigitsError
 from ..files import sha256_file
+from ..runfolder.folder import Run, local_runs, resolve_run, run_status
+from ..runfolder.record import METRICS_FILE, read_record
 from ..submission import read_submission
-from .folders import Run, local_runs, resolve_run, run_status
-from .record import METRICS_FILE, read_record
+from .kaggle_api import KaggleClient, RemoteSubmission, SubmissionLimits
 
 
 def refusal(run: Run) -> str | None:

@@ -15,13 +15,13 @@ from ..errors import KaggleDigitsError
 from ..nn.augment import AffineAugment
 from ..nn.network import Network, build_network
 from ..nn.serialize import load_model, save_model
+from ..runfolder.critical import critical_section
+from ..runfolder.record import PartRecord, RunRecord
 from ..training.architecture import architecture
 from ..training.checkpoint import load_checkpoint, read_extra, read_state, save_checkpoint
 from ..training.config import TrainConfig
 from ..training.fit import FitState, Split, Trainer, TrainEvent
-from .critical import critical_section
 from .plan import Part, generators
-from .record import PartRecord, RunRecord
 
 Stage = Callable[[str], None]
 OnEvent = Callable[[TrainEvent], None]

@@ -8,14 +8,14 @@ from pathlib import Path
 import numpy as np
 
 from kaggle_digits.data import Digits
-from kaggle_digits.jobs.plan import Part
-from kaggle_digits.jobs.predictions import (
+from kaggle_digits.nn.network import Ensemble, build_network, with_views
+from kaggle_digits.pipeline.plan import Part
+from kaggle_digits.pipeline.predictions import (
     combined_held_out,
     combined_test,
     part_predictions,
     predictions_file,
 )
-from kaggle_digits.nn.network import Ensemble, build_network, with_views
 from kaggle_digits.training.architecture import architecture
 from kaggle_digits.training.presets import preset_config
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from kaggle_digits.jobs.selection import blended, caruana, nested_groups, nested_selection
+from kaggle_digits.blending.selection import blended, caruana, nested_groups, nested_selection
 
 
 def one_hot(labels: np.ndarray, sure: float = 0.9) -> np.ndarray:

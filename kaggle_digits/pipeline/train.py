@@ -16,13 +16,13 @@ from pathlib import Path
 from ..data import Digits, load_test, thin_digits
 from ..errors import ConfigError, KaggleDigitsError
 from ..files import remove_temp_files
-from .critical import critical_section
+from ..runfolder.critical import critical_section
+from ..runfolder.folder import remove_leftovers, resolve_run, run_train_data, writable_folder
+from ..runfolder.lock import RunLock, RunLocked
+from ..runfolder.record import PartRecord, RunRecord, read_record, write_record
 from .finish import Clock, TrainOutcome, finish, submissions_folder
-from .folders import remove_leftovers, resolve_run, run_train_data, writable_folder
-from .lock import RunLock, RunLocked
 from .parts import OnEvent, Stage, part_file, reconcile
 from .plan import Part, plan_parts
-from .record import PartRecord, RunRecord, read_record, write_record
 from .start import TrainRequest, start_run
 from .workers import default_jobs, train_networks
 

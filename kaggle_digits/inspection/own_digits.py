@@ -11,8 +11,8 @@ import numpy as np
 from ..errors import KaggleDigitsError
 from ..handwriting import load_digit_picture
 from ..nn.network import with_views
+from ..runfolder.folder import TrainedRun
 from .explain import why_digit
-from .folders import TrainedRun
 
 
 @dataclass(frozen=True)

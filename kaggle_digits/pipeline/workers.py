@@ -28,13 +28,13 @@ from ..errors import KaggleDigitsError
 from ..nn.network import Network
 from ..nn.parallel import cpu_count, workers
 from ..nn.serialize import load_model
-from .critical import critical_section
-from .folders import run_train_data
-from .lock import RunLock, add_holder
+from ..runfolder.critical import critical_section
+from ..runfolder.folder import run_train_data
+from ..runfolder.lock import RunLock, add_holder
+from ..runfolder.record import PartRecord, RunRecord, write_record
 from .parts import OnEvent, Stage, part_file, train_part
 from .plan import Part, plan_parts
 from .predictions import part_predictions
-from .record import PartRecord, RunRecord, write_record
 
 POLL_S = 0.5  # how often the parent looks for a worker that died without a word
 PARENT_GONE = 75  # a worker's exit status when its parent died first (EX_TEMPFAIL: resume finishes the run)

@@ -9,8 +9,8 @@ import numpy as np
 
 from ..data import load_test, load_train
 from ..errors import KaggleDigitsError
-from .folders import MODEL_FILE, TrainedRun, load_run, resolve_run
-from .record import DataSource
+from ..runfolder.folder import MODEL_FILE, TrainedRun, load_run, resolve_run
+from ..runfolder.record import DataSource
 
 
 @dataclass(frozen=True)

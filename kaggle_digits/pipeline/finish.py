@@ -15,16 +15,16 @@ import numpy as np
 from ..data import Digits, load_test
 from ..errors import ConfigError
 from ..files import sha256_file
+from ..inspection.curves import run_curves
 from ..nn.network import Ensemble, Model, Network, with_views
 from ..nn.serialize import load_model, save_model
+from ..runfolder.critical import critical_section
+from ..runfolder.folder import MODEL_FILE, remove_leftovers
+from ..runfolder.record import RunRecord, write_record
 from ..submission import write_submission
 from ..training.config import check_field
-from .critical import critical_section
-from .curves import run_curves
-from .folders import MODEL_FILE, remove_leftovers
 from .plan import Part
 from .predictions import combined_held_out, combined_test, part_predictions
-from .record import RunRecord, write_record
 from .scoring import HeldOut, estimates, save_held_out, save_test_softmax
 
 Stage = Callable[[str], None]
