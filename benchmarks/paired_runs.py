@@ -21,8 +21,7 @@ import numpy as np
 
 from kaggle_digits.data import load_train
 from kaggle_digits.pipeline.plan import split_seed
-from kaggle_digits.pipeline.scoring import load_held_out
-from kaggle_digits.runfolder.folder import load_run
+from kaggle_digits.runfolder.folder import load_held_out, load_run
 from kaggle_digits.runfolder.record import wilson_interval
 
 

@@ -24,7 +24,8 @@ from kaggle_digits.nn.network import Ensemble, build_network
 from kaggle_digits.nn.serialize import load_model
 from kaggle_digits.pipeline.plan import generators, plan_parts
 from kaggle_digits.pipeline.train import augmentation
-from kaggle_digits.runfolder.record import read_record, wilson_interval
+from kaggle_digits.runfolder.folder import read_record
+from kaggle_digits.runfolder.record import wilson_interval
 from kaggle_digits.training.architecture import architecture
 from kaggle_digits.training.fit import Split, Trainer
 

@@ -33,10 +33,10 @@ from .nn.network import with_views
 from .pipeline.finish import TrainOutcome
 from .pipeline.start import TrainRequest
 from .pipeline.train import resume_run, train_run
-from .runfolder.folder import TrainedRun, resolve_run
+from .runfolder.folder import TrainedRun, read_record, resolve_run
 from .runfolder.folder import load_run as load_trained_run
 from .runfolder.listing import list_runs
-from .runfolder.record import DataSource, Estimate, RunRecord, read_record
+from .runfolder.record import DataSource, Estimate, RunRecord
 from .training.config import TrainConfig
 from .training.presets import preset_config, preset_members
 

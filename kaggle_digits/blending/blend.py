@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import os
 import time
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,20 +21,27 @@ from ..errors import ConfigError, KaggleDigitsError
 from ..nn.network import with_views
 from ..nn.serialize import load_model
 from ..pipeline.finish import TrainOutcome, claim_submission
-from ..pipeline.scoring import TEST_SOFTMAX_FILE, HeldOut, load_held_out, save_held_out, save_test_softmax
 from ..runfolder.critical import critical_section
 from ..runfolder.folder import (
+    METRICS_FILE,
     MODEL_FILE,
+    HeldOut,
     Run,
+    load_held_out,
+    load_test_softmax,
     new_run_dir,
+    read_record,
     resolve_run,
     run_status,
     run_train_data,
+    save_held_out,
+    save_test_softmax,
     stopped_hint,
     timestamp,
     writable_folder,
+    write_record,
 )
-from ..runfolder.record import DataSource, Estimate, RunRecord, read_record, write_record
+from ..runfolder.record import DataSource, Estimate, RunRecord
 from .selection import NESTED_GROUPS, blended, caruana, nested_selection
 
 
@@ -140,7 +146,7 @@ def member_runs(named: list[str | os.PathLike[str]], runs_root: str | os.PathLik
         inside = [Path(p) for p in record.combined_from] if record.combined_from and _is_blend(path) else [path]
         for member in inside:
             if member != path:
-                if not (member / "metrics.json").is_file():
+                if not (member / METRICS_FILE).is_file():
                     raise KaggleDigitsError(f"{member}: a member of blend {path.name} is gone; blend its members anew")
                 record = read_record(member)
             key = os.path.realpath(member)
@@ -187,26 +193,11 @@ def load_member(run: Run, train: Digits, test: Digits) -> Member:
     if not model_path.is_file():
         raise KaggleDigitsError(f"{model_path}: missing from this finished run; leave the run out or train it again")
     model, _ = load_model(model_path)  # a damaged model is refused here, kept test softmax or not
-    kept = _kept_test(run.path, len(test), test.fingerprint)
+    kept = load_test_softmax(run.path, len(test), test.fingerprint)
     if kept is not None:
         return Member(run, held, kept, predicted_again=False)
     proba = with_views(model, record.tta).predict_proba(test.features()).astype(np.float32)  # (T, 10)
     return Member(run, held, proba, predicted_again=True)
-
-
-def _kept_test(run_dir: Path, rows: int, fingerprint: str) -> np.ndarray | None:
-    """The test softmax a run kept, when it is of this test.csv; a damaged file is a one-line refusal."""
-    path = run_dir / TEST_SOFTMAX_FILE
-    if not path.is_file():
-        return None
-    try:
-        with np.load(path, allow_pickle=False) as stored:
-            proba, kept_for = stored["proba"], str(stored["test_fingerprint"])
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
-        raise KaggleDigitsError(f"{path}: damaged (not the .npz the run wrote); train the run again") from None
-    if proba.shape != (rows, 10) or not np.issubdtype(proba.dtype, np.floating) or not np.isfinite(proba).all():
-        raise KaggleDigitsError(f"{path}: not {rows:,} rows of 10 probabilities; train the run again")
-    return proba if kept_for == fingerprint else None
 
 
 def member_order(member: Member) -> tuple[str, str]:

@@ -13,8 +13,7 @@ from pathlib import Path
 from ..data import load_test
 from ..errors import KaggleDigitsError
 from ..files import sha256_file
-from ..runfolder.folder import Run, local_runs, resolve_run, run_status
-from ..runfolder.record import METRICS_FILE, read_record
+from ..runfolder.folder import METRICS_FILE, Run, local_runs, read_record, resolve_run, run_status
 from ..submission import read_submission
 from .kaggle_api import KaggleClient, RemoteSubmission, SubmissionLimits
 

@@ -7,9 +7,8 @@ from pathlib import Path
 from matplotlib.figure import Figure
 
 from ..plots import curves_figure, save_figure
+from ..runfolder.folder import CURVES_FILE
 from ..runfolder.record import RunRecord
-
-CURVES_FILE = "curves.png"
 
 
 def held_out_name(record: RunRecord) -> str:

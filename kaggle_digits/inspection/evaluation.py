@@ -13,9 +13,8 @@ from ..constants import N_CLASSES
 from ..errors import ConfigError, KaggleDigitsError
 from ..files import atomic_write_text
 from ..pipeline.plan import dev_split
-from ..pipeline.scoring import HeldOut, load_held_out
 from ..plots import confusion_figure, misclassified_figure, save_figure
-from ..runfolder.folder import TrainedRun, run_train_data
+from ..runfolder.folder import CONFUSION_FILE, EVALUATION_FILE, HeldOut, TrainedRun, load_held_out, run_train_data
 from .curves import held_out_name, run_curves
 
 
@@ -213,7 +212,7 @@ def evaluate_run(run: TrainedRun) -> EvaluationOutcome:
     counts = confusion_matrix(preds.labels, preds.predicted)
     report = class_report(counts)
     rows = held_out_name(run.record)
-    confusion_path = save_figure(confusion_picture(run, preds), run.path / "confusion.png")
+    confusion_path = save_figure(confusion_picture(run, preds), run.path / CONFUSION_FILE)
     curves_path = run_curves(run.path, run.record)
     summary = {
         "held_out": rows,
@@ -230,6 +229,6 @@ def evaluate_run(run: TrainedRun) -> EvaluationOutcome:
             for d in range(N_CLASSES)
         },
     }
-    json_path = run.path / "evaluation.json"
+    json_path = run.path / EVALUATION_FILE
     atomic_write_text(json_path, json.dumps(summary, indent=2) + "\n")
     return EvaluationOutcome(preds.accuracy, counts, report, confusion_path, curves_path, json_path)

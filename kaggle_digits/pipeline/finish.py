@@ -19,13 +19,13 @@ from ..inspection.curves import run_curves
 from ..nn.network import Ensemble, Model, Network, with_views
 from ..nn.serialize import load_model, save_model
 from ..runfolder.critical import critical_section
-from ..runfolder.folder import MODEL_FILE, remove_leftovers
-from ..runfolder.record import RunRecord, write_record
+from ..runfolder.folder import MODEL_FILE, HeldOut, remove_leftovers, save_held_out, save_test_softmax, write_record
+from ..runfolder.record import RunRecord
 from ..submission import write_submission
 from ..training.config import check_field
 from .plan import Part
 from .predictions import combined_held_out, combined_test, part_predictions
-from .scoring import HeldOut, estimates, save_held_out, save_test_softmax
+from .scoring import estimates
 
 Stage = Callable[[str], None]
 

@@ -16,6 +16,7 @@ from ..nn.augment import AffineAugment
 from ..nn.network import Network, build_network
 from ..nn.serialize import load_model, save_model
 from ..runfolder.critical import critical_section
+from ..runfolder.folder import LEGACY_CHECKPOINT, checkpoint_file, part_file
 from ..runfolder.record import PartRecord, RunRecord
 from ..training.architecture import architecture
 from ..training.checkpoint import load_checkpoint, read_extra, read_state, save_checkpoint
@@ -26,22 +27,11 @@ from .plan import Part, generators
 Stage = Callable[[str], None]
 OnEvent = Callable[[TrainEvent], None]
 CHECKPOINT_EVERY_S = 1.0  # full-batch runs: one checkpoint a second, not one per iteration
-LEGACY_CHECKPOINT = "checkpoint.npz"
 
 
 def augmentation(config: TrainConfig) -> AffineAugment | None:
     """The random warp a configuration trains with, or None without --augment."""
     return AffineAugment(elastic=config.elastic) if config.augment else None
-
-
-def part_file(run_dir: Path, part: Part) -> Path:
-    """Where a finished network of an unfinished run waits for the others."""
-    return run_dir / f"part{part.index}.npz"
-
-
-def checkpoint_file(run_dir: Path, part: Part) -> Path:
-    """Each network's own checkpoint, so networks trained side by side never share one."""
-    return run_dir / f"checkpoint{part.index}.npz"
 
 
 def train_part(
@@ -55,7 +45,7 @@ def train_part(
 ) -> Network:
     """Train one part, continuing from its checkpoint when there is one; a finished part is read back instead.
     `report` receives the part's record whenever it moves (with each checkpoint, and at the end)."""
-    done = part_file(run_dir, part)
+    done = part_file(run_dir, part.index)
     if done.is_file():
         network, _ = load_model(done)
         return network
@@ -71,7 +61,7 @@ def train_part(
         train.labels[part.held_out_idx],
     )
     augment = augmentation(config)
-    checkpoint = checkpoint_file(run_dir, part)
+    checkpoint = checkpoint_file(run_dir, part.index)
     legacy = run_dir / LEGACY_CHECKPOINT  # one checkpoint per run, before networks trained side by side
     if not checkpoint.is_file() and legacy.is_file() and checkpoint_part(legacy, part) == part.index:
         legacy.replace(checkpoint)
@@ -121,8 +111,8 @@ def reconcile(run_dir: Path, record: RunRecord, parts: list[Part]) -> None:
     """Make the record say what the checkpoints hold, for networks whose record lags behind (a worker's last report
     that never reached the parent, a process killed between the two writes): the checkpoint is the truth."""
     for part in parts:
-        checkpoint, part_record = checkpoint_file(run_dir, part), record.parts[part.index]
-        if part_file(run_dir, part).is_file() or not checkpoint.is_file():
+        checkpoint, part_record = checkpoint_file(run_dir, part.index), record.parts[part.index]
+        if part_file(run_dir, part.index).is_file() or not checkpoint.is_file():
             continue
         with contextlib.suppress(KaggleDigitsError):  # a damaged checkpoint is named when the run resumes
             state = read_state(checkpoint)

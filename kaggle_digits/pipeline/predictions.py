@@ -8,40 +8,23 @@ every network (the submission) — the same sums, in the same order, as `with_vi
 
 from __future__ import annotations
 
-import contextlib
-import zipfile
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from ..constants import N_CLASSES
 from ..data import Digits
-from ..files import atomic_path
 from ..nn.network import Network, with_views
+from ..runfolder.folder import HeldOut, PartPredictions, predictions_file, read_part_predictions, save_part_predictions
 from .plan import Part
-from .scoring import HeldOut
-
-
-@dataclass(frozen=True)
-class PartPredictions:
-    """One network's softmax (averaged over the run's test-time views) on its held-out rows and on test.csv."""
-
-    held_out: np.ndarray  # (M, 10), rows part.held_out_idx
-    test: np.ndarray  # (T, 10)
-    held_out_one_view: np.ndarray | None = None  # (M, 10): the image alone, to show what the views gained
-
-
-def predictions_file(run_dir: Path, part: Part) -> Path:
-    return run_dir / f"predictions{part.index}.npz"
 
 
 def part_predictions(
     run_dir: Path, part: Part, network: Network, train: Digits, test: Digits, views: int
 ) -> PartPredictions:
     """The part's kept predictions when they match these files, else computed now and kept."""
-    path = predictions_file(run_dir, part)
-    kept = _read(path, len(part.held_out_idx), len(test), test.fingerprint)
+    path = predictions_file(run_dir, part.index)
+    kept = read_part_predictions(path, len(part.held_out_idx), len(test), test.fingerprint)
     if kept is not None:
         return kept
     model = with_views(network, views)
@@ -51,29 +34,8 @@ def part_predictions(
     predicted = PartPredictions(
         held.astype(np.float32), model.predict_proba(test.features()).astype(np.float32), plain.astype(np.float32)
     )
-    with atomic_path(path) as tmp, tmp.open("wb") as handle:
-        np.savez(
-            handle,
-            held_out=predicted.held_out,
-            test=predicted.test,
-            held_out_one_view=predicted.held_out_one_view,
-            test_fingerprint=np.array(test.fingerprint),
-        )
+    save_part_predictions(path, predicted, test.fingerprint)
     return predicted
-
-
-def _read(path: Path, held_rows: int, test_rows: int, fingerprint: str) -> PartPredictions | None:
-    """Kept predictions of the right shapes for this test.csv; None when absent, unreadable or for other files."""
-    if not path.is_file():
-        return None
-    with contextlib.suppress(OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
-        with np.load(path, allow_pickle=False) as stored:
-            one_view = stored["held_out_one_view"] if "held_out_one_view" in stored.files else None
-            kept = PartPredictions(stored["held_out"], stored["test"], one_view)
-            same_test = str(stored["test_fingerprint"]) == fingerprint
-        if same_test and kept.held_out.shape == (held_rows, N_CLASSES) and kept.test.shape == (test_rows, N_CLASSES):
-            return kept
-    return None
 
 
 def combined_held_out(parts: list[Part], predictions: list[PartPredictions], one_view: bool = False) -> HeldOut:

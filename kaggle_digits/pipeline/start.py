@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import ConfigError
-from ..runfolder.folder import new_run_dir, resolve_run, timestamp, writable_folder
-from ..runfolder.record import DataSource, Estimate, RunRecord, read_record, write_record
+from ..runfolder.folder import new_run_dir, read_record, resolve_run, timestamp, writable_folder, write_record
+from ..runfolder.record import DataSource, Estimate, RunRecord
 from ..training.config import TrainConfig
 from ..training.presets import PRESETS
 from .workers import default_jobs

@@ -17,11 +17,20 @@ from ..data import Digits, load_test, thin_digits
 from ..errors import ConfigError, KaggleDigitsError
 from ..files import remove_temp_files
 from ..runfolder.critical import critical_section
-from ..runfolder.folder import remove_leftovers, resolve_run, run_train_data, writable_folder
+from ..runfolder.folder import (
+    lock_file,
+    part_file,
+    read_record,
+    remove_leftovers,
+    resolve_run,
+    run_train_data,
+    writable_folder,
+    write_record,
+)
 from ..runfolder.lock import RunLock, RunLocked
-from ..runfolder.record import PartRecord, RunRecord, read_record, write_record
+from ..runfolder.record import PartRecord, RunRecord
 from .finish import Clock, TrainOutcome, finish, submissions_folder
-from .parts import OnEvent, Stage, part_file, reconcile
+from .parts import OnEvent, Stage, reconcile
 from .plan import Part, plan_parts
 from .start import TrainRequest, start_run
 from .workers import default_jobs, train_networks
@@ -95,7 +104,7 @@ def execute(run_dir: Path, record: RunRecord, on_event: OnEvent | None, stage: S
     RunInterrupted: an unfinished run writes no model and no submission.
     """
     stage = stage or (lambda _: None)
-    with RunLock(run_dir) as lock:
+    with RunLock(lock_file(run_dir)) as lock:
         parts: list[Part] = []
         before = record.timings
         clock = Clock(earlier_s=before.get("earlier_s", 0.0), sessions=int(before.get("sessions", 0)) + 1)
@@ -126,7 +135,7 @@ def execute(run_dir: Path, record: RunRecord, on_event: OnEvent | None, stage: S
 
 def interrupted(run_dir: Path, record: RunRecord, parts: list[Part], exit_code: int) -> RunInterrupted:
     """Where a stopped run stands: the first unfinished network's epoch, and how many are done."""
-    unfinished = [part for part in parts if not part_file(run_dir, part).is_file()]
+    unfinished = [part for part in parts if not part_file(run_dir, part.index).is_file()]
     if parts and not unfinished:  # every network trained: stopped while scoring or predicting
         return RunInterrupted(run_dir, "after training, while predicting (every network is kept)", exit_code)
     current = unfinished[0] if unfinished else None

@@ -29,10 +29,10 @@ from ..nn.network import Network
 from ..nn.parallel import cpu_count, workers
 from ..nn.serialize import load_model
 from ..runfolder.critical import critical_section
-from ..runfolder.folder import run_train_data
+from ..runfolder.folder import lock_file, part_file, run_train_data, write_record
 from ..runfolder.lock import RunLock, add_holder
-from ..runfolder.record import PartRecord, RunRecord, write_record
-from .parts import OnEvent, Stage, part_file, train_part
+from ..runfolder.record import PartRecord, RunRecord
+from .parts import OnEvent, Stage, train_part
 from .plan import Part, plan_parts
 from .predictions import part_predictions
 
@@ -103,7 +103,7 @@ def train_networks(
     signal in the parent stops every worker (their checkpoints stay) and propagates; a worker that dies or fails
     stops the others and fails the run.
     """
-    todo = [part.index for part in parts if not part_file(run_dir, part).is_file()]
+    todo = [part.index for part in parts if not part_file(run_dir, part.index).is_file()]
     alone = plan_threads(record, todo)
     write_record(run_dir, record)
     here = [index for index in alone if record.parts[index].threads == workers()]
@@ -118,7 +118,7 @@ def train_networks(
         _supervise(run_dir, record, indices, jobs, threads, on_event, stage, lock)
     for index in here:
         train_part(run_dir, record, train, parts[index], on_event, stage, lambda _: write_record(run_dir, record))
-    return [load_model(part_file(run_dir, part))[0] for part in parts]
+    return [load_model(part_file(run_dir, part.index))[0] for part in parts]
 
 
 def _supervise(
@@ -228,7 +228,7 @@ def _work(run_dir: str, values: dict, tasks, events, held: int | None) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole process group; the parent decides
     _exit_with_parent()
     if held is not None:
-        add_holder(Path(run_dir))
+        add_holder(lock_file(run_dir))
     try:
         folder = Path(run_dir)
         record = RunRecord.from_json(values)

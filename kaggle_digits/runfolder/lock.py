@@ -15,8 +15,6 @@ from pathlib import Path
 
 from ..errors import KaggleDigitsError
 
-LOCK_FILE = ".lock"
-
 
 class RunLocked(KaggleDigitsError):  # noqa: N818 (a state, named as the user sees it)
     """Another live process trains the run: nothing of it may be touched."""
@@ -25,8 +23,8 @@ class RunLocked(KaggleDigitsError):  # noqa: N818 (a state, named as the user se
 class RunLock:
     """Held while a process trains `run_dir`; a second taker gets a one-line error naming the holder's pid."""
 
-    def __init__(self, run_dir: Path):
-        self.path = Path(run_dir) / LOCK_FILE
+    def __init__(self, lock_file: Path):
+        self.path = Path(lock_file)
         self.fd: int | None = None
 
     def acquire(self) -> RunLock:
@@ -38,7 +36,7 @@ class RunLock:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             os.close(fd)
-            pids = " ".join(map(str, holder_pids(self.path.parent))) or "PID"
+            pids = " ".join(map(str, holder_pids(self.path))) or "PID"
             who = f"process {pids}" if pids != "PID" else "another process"
             raise RunLocked(
                 f"{self.path.parent}: {who} is training this run now; wait for it, or stop it (Ctrl-C or "
@@ -64,27 +62,27 @@ class RunLock:
         self.release()
 
 
-def add_holder(run_dir: Path) -> None:
+def add_holder(lock_file: Path) -> None:
     """Name this process among the lock's holders (a worker that inherited the parent's descriptor)."""
     with contextlib.suppress(OSError):
-        fd = os.open(Path(run_dir) / LOCK_FILE, os.O_WRONLY | os.O_APPEND)
+        fd = os.open(lock_file, os.O_WRONLY | os.O_APPEND)
         os.write(fd, f"{os.getpid()}\n".encode())
         os.close(fd)
 
 
-def holder_pids(run_dir: Path) -> list[int]:
+def holder_pids(lock_file: Path) -> list[int]:
     """The live processes among those the lock's holders wrote, the trainer first (empty when unknown)."""
     try:
-        text = (Path(run_dir) / LOCK_FILE).read_text()
+        text = Path(lock_file).read_text()
     except OSError:
         return []
     pids = [int(word) for word in text.split() if word.isdigit()]
     return [pid for pid in pids if alive(pid)]
 
 
-def holder_pid(run_dir: Path) -> int:
+def holder_pid(lock_file: Path) -> int:
     """The first live process holding the lock (0 when unknown)."""
-    return next(iter(holder_pids(run_dir)), 0)
+    return next(iter(holder_pids(lock_file)), 0)
 
 
 def alive(pid: int) -> bool:
@@ -104,9 +102,9 @@ def alive(pid: int) -> bool:
     return True
 
 
-def is_locked(run_dir: Path) -> bool | None:
+def is_locked(lock_file: Path) -> bool | None:
     """Whether a live process holds the run's lock; None when the folder has no lock file (runs before locks)."""
-    path = Path(run_dir) / LOCK_FILE
+    path = Path(lock_file)
     try:
         fd = os.open(path, os.O_RDONLY)
     except FileNotFoundError:

@@ -1,4 +1,4 @@
-"""The run record (`metrics.json`): one typed description of a run, written and read only here.
+"""The run record (`metrics.json`): one typed description of a run; `runfolder.folder` reads and writes it.
 
 Every command that looks at a run reads this record: what was trained on which data, how far it got, the honest
 accuracy estimate, the submission it wrote. Records written before it existed are read too.
@@ -6,7 +6,6 @@ accuracy estimate, the submission it wrote. Records written before it existed ar
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import time
@@ -16,12 +15,10 @@ from types import UnionType
 from typing import Any, Union, get_args, get_origin, get_type_hints
 
 from ..data import sample_dir
-from ..errors import KaggleDigitsError
-from ..files import atomic_write_text, json_kind, read_json_object
+from ..files import json_kind
 from ..training.config import TrainConfig
 from ..training.fit import EpochRecord
 
-METRICS_FILE = "metrics.json"
 RECORD_FORMAT = 4  # 4: blends (member digests, weights); 3: paths relative to the run folder; 2 (0.2.0): as given
 READABLE_FORMATS = (2, 3, RECORD_FORMAT)
 STATUSES = ("running", "interrupted", "failed", "finished")
@@ -243,59 +240,6 @@ def _check_type(value: Any, hint: Any, name: str) -> None:
                 _check_types(value, f"{name}.")
             return
     raise ValueError(f"{name} is a JSON {json_kind(value)} ({str(value)[:40]}), not what a run record holds there")
-
-
-def write_record(run_dir: Path, record: RunRecord) -> Path:
-    """Write the record atomically, its paths relative to the run folder (so a moved runs folder still works)."""
-    path = run_dir / METRICS_FILE
-    atomic_write_text(path, json.dumps(_paths_from(record.to_json(), run_dir, _relative), indent=2) + "\n")
-    return path
-
-
-def _paths_from(values: dict[str, Any], run_dir: Path, convert) -> dict[str, Any]:
-    """The record's paths (submission, submissions_dir, data.dir, combined_from) passed through `convert(path,
-    run folder)`; empty paths stay empty."""
-    base = os.path.realpath(run_dir)  # the folder itself, wherever links or mounts show it
-    one = lambda text: convert(text, base) if text else text  # noqa: E731
-    values = dict(values)
-    values["submission"] = one(values.get("submission"))
-    values["submissions_dir"] = one(values.get("submissions_dir", ""))
-    values["combined_from"] = [one(p) for p in values.get("combined_from", [])]
-    if isinstance(values.get("data"), dict) and values["data"].get("source") == "full":
-        values["data"] = values["data"] | {"dir": one(values["data"].get("dir", ""))}
-    return values
-
-
-def _relative(text: str, base: str) -> str:
-    """A path as stored: relative to the run folder, both with their links resolved."""
-    return os.path.relpath(os.path.realpath(text), base)
-
-
-def _under(text: str, base: str) -> str:
-    """A path stored relative to the run folder, as an absolute one."""
-    return os.path.normpath(os.path.join(base, text))
-
-
-def read_record(run_dir: Path) -> RunRecord:
-    """The record of a run folder; a missing, corrupt or foreign file is a one-line error naming it."""
-    run_dir = Path(run_dir)
-    if not run_dir.is_dir():
-        raise KaggleDigitsError(f"{run_dir}: run folder not found")
-    path = run_dir / METRICS_FILE
-    if not path.is_file():
-        raise KaggleDigitsError(f"{run_dir}: not a run folder (no {METRICS_FILE})")
-    values = read_json_object(path, "kaggle-digits run record")
-    try:
-        if values.get("format") in (3, RECORD_FORMAT):
-            values = _paths_from(values, run_dir, _under)
-        record = RunRecord.from_json(values)
-    except KaggleDigitsError as exc:
-        raise KaggleDigitsError(f"{path}: not a valid run record ({exc})") from None
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        detail = f"no {exc}" if isinstance(exc, KeyError) else str(exc)
-        raise KaggleDigitsError(f"{path}: not a valid kaggle-digits run record ({detail})") from None
-    record.name = run_dir.name
-    return record
 
 
 def _from_legacy(values: dict[str, Any]) -> RunRecord:

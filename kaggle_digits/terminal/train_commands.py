@@ -12,8 +12,7 @@ from ..nn.optim import OPTIMIZERS, SCHEDULES
 from ..pipeline.finish import predict_run
 from ..pipeline.start import TrainRequest
 from ..pipeline.train import resume_run, train_run
-from ..runfolder.folder import load_run, resolve_run
-from ..runfolder.record import read_record
+from ..runfolder.folder import MODEL_FILE, load_run, read_record, resolve_run
 from ..training.config import KEEP
 from ..training.presets import PRESETS, preset_config, preset_members
 from .app import (
@@ -213,5 +212,5 @@ def predict(
     folder = data_source(sample, data_dir).folder if (sample or data_dir) else loaded.record.data.folder
     views = f"-tta{tta}" if tta is not None else ""
     target = out or submissions_dir / f"{loaded.path.name}-predict{views}.csv"
-    path, labels = predict_run(loaded.path / "model.npz", folder, target, views=tta)
+    path, labels = predict_run(loaded.path / MODEL_FILE, folder, target, views=tta)
     console.print(f"Wrote {len(labels):,} predictions to [bold]{esc(path)}[/]")

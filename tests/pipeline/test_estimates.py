@@ -18,9 +18,9 @@ from kaggle_digits.nn.serialize import load_model
 from kaggle_digits.pipeline.plan import fold_ids
 from kaggle_digits.pipeline.start import TrainRequest
 from kaggle_digits.pipeline.train import RunInterrupted, resume_run, train_run
-from kaggle_digits.runfolder.folder import load_run
+from kaggle_digits.runfolder.folder import load_run, read_record
 from kaggle_digits.runfolder.listing import SCORES_FILE, list_runs, remember_scores
-from kaggle_digits.runfolder.record import DataSource, read_record, wilson_interval
+from kaggle_digits.runfolder.record import DataSource, wilson_interval
 from kaggle_digits.terminal.cli import app
 from kaggle_digits.training.presets import preset_config
 

@@ -10,12 +10,8 @@ import numpy as np
 from kaggle_digits.data import Digits
 from kaggle_digits.nn.network import Ensemble, build_network, with_views
 from kaggle_digits.pipeline.plan import Part
-from kaggle_digits.pipeline.predictions import (
-    combined_held_out,
-    combined_test,
-    part_predictions,
-    predictions_file,
-)
+from kaggle_digits.pipeline.predictions import combined_held_out, combined_test, part_predictions
+from kaggle_digits.runfolder.folder import predictions_file
 from kaggle_digits.training.architecture import architecture
 from kaggle_digits.training.presets import preset_config
 
@@ -39,7 +35,7 @@ def test_a_networks_predictions_are_kept_and_reused_only_for_the_same_test_file(
     train, test = digits(30, 0, "train"), digits(12, 1, "test")
     the_part, net = part(0, 0, np.arange(5, 15)), network(0)
     first = part_predictions(tmp_path, the_part, net, train, test, views=3)
-    assert predictions_file(tmp_path, the_part).is_file()
+    assert predictions_file(tmp_path, the_part.index).is_file()
     assert first.held_out.shape == (10, 10) and first.test.shape == (12, 10)
     np.testing.assert_array_equal(first.test, with_views(net, 3).predict_proba(test.features()))
     np.testing.assert_array_equal(first.held_out, with_views(net, 3).predict_proba(train.features(np.arange(5, 15))))
@@ -49,7 +45,8 @@ def test_a_networks_predictions_are_kept_and_reused_only_for_the_same_test_file(
     changed = digits(12, 2, "another-test")  # another test.csv: computed again
     again = part_predictions(tmp_path, the_part, other_net, train, changed, 3)
     np.testing.assert_array_equal(again.test, with_views(other_net, 3).predict_proba(changed.features()))
-    predictions_file(tmp_path, the_part).write_bytes(b"not an npz")  # a damaged file: computed again, not an error
+    damaged = predictions_file(tmp_path, the_part.index)
+    damaged.write_bytes(b"not an npz")  # a damaged file: computed again, not an error
     np.testing.assert_array_equal(part_predictions(tmp_path, the_part, net, train, test, 3).test, first.test)
 
 

@@ -11,8 +11,8 @@ from kaggle_digits.errors import KaggleDigitsError
 from kaggle_digits.nn.serialize import load_model
 from kaggle_digits.pipeline.start import TrainRequest
 from kaggle_digits.pipeline.train import RunInterrupted, resume_run, train_run
-from kaggle_digits.runfolder.folder import MODEL_FILE
-from kaggle_digits.runfolder.record import DataSource, read_record
+from kaggle_digits.runfolder.folder import MODEL_FILE, read_record
+from kaggle_digits.runfolder.record import DataSource
 from kaggle_digits.training.presets import preset_config
 
 from helpers import write_csv

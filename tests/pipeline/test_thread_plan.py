@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from kaggle_digits.pipeline import workers as side_by_side
 
+from kaggle_digits.pipeline import workers as side_by_side
 from kaggle_digits.runfolder.record import DataSource, PartRecord, RunRecord
 from kaggle_digits.training.presets import preset_config
 

@@ -98,8 +98,9 @@ def test_resume_of_a_run_a_live_process_trains_is_refused_naming_it(runner, in_t
     values["status"] = "interrupted"
     (run_dir / "metrics.json").write_text(json.dumps(values))
     holder = subprocess.Popen(
-        [sys.executable, "-c", "from kaggle_digits.runfolder.lock import RunLock; "
-         f"RunLock({str(run_dir)!r}).acquire(); print('locked', flush=True); import time; time.sleep(60)"],
+        [sys.executable, "-c", "from kaggle_digits.runfolder.lock import RunLock; from kaggle_digits.runfolder.folder "
+         f"import lock_file; RunLock(lock_file({str(run_dir)!r})).acquire(); print('locked', flush=True); "
+         "import time; time.sleep(60)"],
         stdout=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:

@@ -9,9 +9,9 @@ import re
 from pathlib import Path
 
 import pytest
-from kaggle_digits.pipeline import parts as train_job
 from rich.console import Console
 
+from kaggle_digits.pipeline import parts as train_job
 from kaggle_digits.plots import curves_figure
 from kaggle_digits.runfolder.listing import list_runs
 from kaggle_digits.terminal.cli import app
