@@ -11,7 +11,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-__version__ = "0.2.0"
+from .version import __version__ as __version__
 
 _FROM = {
     "Run": "api",

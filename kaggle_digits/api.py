@@ -175,7 +175,7 @@ def _with_progress(job, config: TrainConfig, folds: int, networks: int, quiet: b
     if quiet:
         outcome: TrainOutcome = job(None, None)
     else:
-        from .terminal.display import ToolConsole, TrainingProgress  # rendering only; the library stays silent
+        from .progress import ToolConsole, TrainingProgress  # rendering only; the library stays silent
 
         with TrainingProgress(ToolConsole(), config, "fold" if folds else "dev", networks) as progress:
             outcome = job(progress, progress.stage)

@@ -21,12 +21,12 @@ try:  # Typer 0.29 carries its own copy of click
 except ImportError:  # pragma: no cover - Typer on click
     from click.exceptions import BadParameter, MissingParameter, UsageError
 
-from .. import __version__
 from ..allocator import keep_large_allocations
 from ..errors import ConfigError, KaggleDigitsError
+from ..progress import ToolConsole
 from ..runfolder.record import DataSource
 from ..training.config import FIELD_RULES
-from .display import ToolConsole
+from ..version import __version__
 
 console = ToolConsole()
 err_console = ToolConsole(stderr=True)

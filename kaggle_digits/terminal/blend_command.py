@@ -8,8 +8,9 @@ from typing import Annotated
 import typer
 
 from ..blending.blend import ensemble
+from ..progress import esc
 from .app import RunsDir, SubmissionsDir, app, console
-from .display import blend_table, esc
+from .display import blend_table
 
 
 @app.command(name="ensemble")

@@ -11,10 +11,10 @@ from rich.text import Text
 
 from ..errors import KaggleDigitsError
 from ..inspection.own_digits import read_digits
+from ..progress import esc
 from ..runfolder.folder import load_run, resolve_run
 from .app import RunOption, RunsDir, app, console, err_console
 from .digits import digit_text, top_probabilities
-from .display import esc
 
 
 @app.command(name="predict-image")

@@ -18,9 +18,10 @@ from ..competition.submit import (
     wait_for_score,
 )
 from ..errors import KaggleDigitsError
+from ..progress import esc
 from ..runfolder.listing import remember_scores
 from .app import DataDir, RunsDir, app, console, needs, one_of
-from .display import esc, submissions_table
+from .display import submissions_table
 
 Competition = Annotated[str, typer.Option(help="Kaggle competition slug.")]
 Verbose = Annotated[bool, typer.Option("--verbose", help="Say where credentials come from (never their values).")]

@@ -13,18 +13,12 @@ from ..inspection.evaluation import evaluate_run, misclassified_picture
 from ..inspection.explain import WHY_LIMIT, why_digit, why_picture
 from ..inspection.show import digit_with_prediction
 from ..plots import show_png
+from ..progress import ToolConsole, esc
 from ..runfolder.folder import load_run, resolve_run
 from ..runfolder.listing import SORTS, list_runs
 from .app import RunArg, RunOption, RunsDir, app, chosen_run, console, data_source, given, one_of
 from .digits import digit_text, top_probabilities
-from .display import (
-    PIPED_WIDTH,
-    ToolConsole,
-    class_report_table,
-    confusions_table,
-    esc,
-    runs_table,
-)
+from .display import PIPED_WIDTH, class_report_table, confusions_table, runs_table
 
 Sort = Literal[tuple(SORTS)]  # type: ignore[valid-type]
 

@@ -48,9 +48,3 @@ class StopOnSignals:
     def __exit__(self, *exc) -> None:
         for signum, handler in self.previous.items():
             signal.signal(signum, handler)
-
-
-class OutputClosed(KeyboardInterrupt):
-    """The reader of stdout went away (`… | head`): the job stops as on an interrupt, and the CLI exits quietly."""
-
-    exit_code = 141  # 128 + SIGPIPE

@@ -12,6 +12,7 @@ from ..nn.optim import OPTIMIZERS, SCHEDULES
 from ..pipeline.finish import predict_run
 from ..pipeline.start import TrainRequest
 from ..pipeline.train import resume_run, train_run
+from ..progress import TrainingProgress, esc
 from ..runfolder.folder import MODEL_FILE, load_run, read_record, resolve_run
 from ..training.config import KEEP
 from ..training.presets import PRESETS, preset_config, preset_members
@@ -33,7 +34,7 @@ from .app import (
     parse_dev_size,
     parse_sizes,
 )
-from .display import TrainingProgress, esc, summary_table
+from .display import summary_table
 from .signals import StopOnSignals
 
 # The choices help lists and the shell completes, from the one place each is declared.

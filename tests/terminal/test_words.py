@@ -13,9 +13,10 @@ from rich.console import Console
 
 from kaggle_digits.pipeline import parts as train_job
 from kaggle_digits.plots import curves_figure
+from kaggle_digits.progress import TrainingProgress
 from kaggle_digits.runfolder.listing import list_runs
 from kaggle_digits.terminal.cli import app
-from kaggle_digits.terminal.display import TrainingProgress, describe, runs_table
+from kaggle_digits.terminal.display import describe, runs_table
 from kaggle_digits.training.fit import TrainEvent
 from kaggle_digits.training.presets import preset_config
 
