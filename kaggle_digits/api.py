@@ -11,7 +11,7 @@ Settings are TrainConfig's fields by name (epochs=, learning_rate=, hidden_sizes
 
 from __future__ import annotations
 
-import dataclasses
+import functools
 import os
 from pathlib import Path
 from typing import Any
@@ -20,28 +20,24 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from .blending.blend import Blended
-from .blending.blend import ensemble as blend_runs
-from .competition.download import DownloadOutcome, download_data
-from .competition.kaggle_api import COMPETITION, KaggleClient, RemoteSubmission, credentials_source
-from .competition.submit import check_daily_limit, plan_submission, wait_for_score
-from .errors import ConfigError, KaggleDigitsError
+from .competition.download import DownloadOutcome
+from .competition.kaggle_api import COMPETITION, RemoteSubmission
+from .errors import KaggleDigitsError
 from .inspection.curves import run_curves_figure
 from .inspection.evaluation import confusion_picture, find_mistakes
 from .inspection.explain import explain_mistakes
 from .nn.network import with_views
 from .pipeline.finish import TrainOutcome
-from .pipeline.start import TrainRequest
-from .pipeline.train import resume_run, train_run
+from .places import DATA_DIR, RUNS_DIR, SUBMISSIONS_DIR
 from .runfolder.folder import TrainedRun, read_record, resolve_run
 from .runfolder.folder import load_run as load_trained_run
 from .runfolder.listing import list_runs
-from .runfolder.record import DataSource, Estimate, RunRecord
+from .runfolder.record import Estimate, RunRecord
 from .training.config import TrainConfig
-from .training.presets import preset_config, preset_members
+from .usecases import blending, kaggle, training
+from .usecases.blending import Blended
 
 PathLike = str | os.PathLike[str]
-SETTINGS = tuple(f.name for f in dataclasses.fields(TrainConfig) if f.name not in ("preset", "notes"))
 
 
 class Run:
@@ -107,8 +103,8 @@ def train(
     *,
     data_dir: PathLike | None = None,
     sample: bool = False,
-    runs_dir: PathLike = "runs",
-    submissions_dir: PathLike = "submissions",
+    runs_dir: PathLike = RUNS_DIR,
+    submissions_dir: PathLike = SUBMISSIONS_DIR,
     folds: int = 0,
     ensemble: int | None = None,
     estimate_from: PathLike | None = None,
@@ -119,30 +115,21 @@ def train(
     **settings: Any,
 ) -> Run:
     """Train a preset (with any TrainConfig field changed by name) exactly as `kaggle-digits train` does."""
-    if sample and data_dir is not None:
-        raise ConfigError({"sample": None, "data_dir": data_dir}, "choose one: the bundled sample, or a data folder")
-    unknown = sorted(set(settings) - set(SETTINGS))
-    if unknown:
-        raise ConfigError({key: settings[key] for key in unknown}, f"not a setting; use {', '.join(SETTINGS)}")
-    for sizes in ("hidden_sizes", "conv_channels"):
-        if isinstance(settings.get(sizes), list):
-            settings[sizes] = tuple(settings[sizes])
-    config = preset_config(preset, **settings)
-    request = TrainRequest(
-        config=config,
-        data=DataSource.sample() if sample else DataSource.full(data_dir or "data"),
-        runs_root=Path(runs_dir),
-        submissions_dir=Path(submissions_dir),
-        members=preset_members(preset) if ensemble is None else ensemble,
+    request = training.train_request(
+        preset,
+        training.data_source(sample, data_dir),
+        runs_dir=runs_dir,
+        submissions_dir=submissions_dir,
+        ensemble=ensemble,
         folds=folds,
-        estimate_from=Path(estimate_from) if estimate_from is not None else None,
+        estimate_from=estimate_from,
         jobs=jobs,
         name=name,
         note=note,
-        dev_size_set="dev_size" in settings,
+        **settings,
     )
-    networks = request.members * max(1, folds)
-    return _with_progress(lambda on_event, stage: train_run(request, on_event, stage), config, folds, networks, quiet)
+    job = functools.partial(training.train, request)
+    return _with_progress(job, request.config, request.folds, request.networks, quiet)
 
 
 def ensemble(
@@ -151,23 +138,19 @@ def ensemble(
     select: bool = False,
     dry_run: bool = False,
     name: str | None = None,
-    runs_dir: PathLike = "runs",
-    submissions_dir: PathLike = "submissions",
+    runs_dir: PathLike = RUNS_DIR,
+    submissions_dir: PathLike = SUBMISSIONS_DIR,
 ) -> Blended:
     """Blend finished runs exactly as `kaggle-digits ensemble` does: `.estimate`, `.weights`, `.outcome` (None for a
     dry run)."""
-    return blend_runs(list(runs), runs_dir, submissions_dir, select=select, dry_run=dry_run, name=name)
+    return blending.ensemble(list(runs), runs_dir, submissions_dir, select=select, dry_run=dry_run, name=name)
 
 
 def resume(run: PathLike, quiet: bool = False, jobs: int | None = None) -> Run:
     """Continue an interrupted or killed run with its own settings, to the same weights as a run never stopped."""
-    record = load_record(run)
-    networks = record.members * max(1, record.folds)
-
-    def job(on_event, stage):
-        return resume_run(Path(run), on_event, stage, jobs)
-
-    return _with_progress(job, record.config, record.folds, networks, quiet)
+    record = training.stopped_run(run)
+    job = functools.partial(training.resume, run, jobs)
+    return _with_progress(job, record.config, record.folds, record.networks, quiet)
 
 
 def _with_progress(job, config: TrainConfig, folds: int, networks: int, quiet: bool) -> Run:
@@ -177,7 +160,7 @@ def _with_progress(job, config: TrainConfig, folds: int, networks: int, quiet: b
     else:
         from .progress import ToolConsole, TrainingProgress  # rendering only; the library stays silent
 
-        with TrainingProgress(ToolConsole(), config, "fold" if folds else "dev", networks) as progress:
+        with TrainingProgress(ToolConsole(), config, folds, networks) as progress:
             outcome = job(progress, progress.stage)
     return load_run(outcome.run_dir)
 
@@ -187,12 +170,12 @@ def load_record(run: PathLike) -> RunRecord:
     return read_record(resolve_run(run))
 
 
-def load_run(path: PathLike | None = None, runs_dir: PathLike = "runs") -> Run:
+def load_run(path: PathLike | None = None, runs_dir: PathLike = RUNS_DIR) -> Run:
     """A finished run by its folder (or its name under `runs_dir`); the newest finished one when none is given."""
     return Run(load_trained_run(resolve_run(path, runs_dir)))
 
 
-def runs(runs_dir: PathLike = "runs", sort: str = "newest") -> pd.DataFrame:
+def runs(runs_dir: PathLike = RUNS_DIR, sort: str = "newest") -> pd.DataFrame:
     """Every local run, one row each: what `kaggle-digits runs` shows, as data."""
     rows = []
     for row in list_runs(Path(runs_dir), sort):
@@ -230,10 +213,9 @@ def _is_number(text: str) -> bool:
     return True
 
 
-def download(data_dir: PathLike = "data", competition: str = COMPETITION, force: bool = False) -> DownloadOutcome:
+def download(data_dir: PathLike = DATA_DIR, competition: str = COMPETITION, force: bool = False) -> DownloadOutcome:
     """The competition files through the official Kaggle client, checked and extracted atomically."""
-    credentials_source()
-    return download_data(KaggleClient(competition), Path(data_dir), force=force)
+    return kaggle.download(data_dir, competition, force=force)
 
 
 def submit(
@@ -242,17 +224,15 @@ def submit(
     *,
     wait: bool = True,
     timeout: float = 600.0,
-    data_dir: PathLike = "data",
-    runs_dir: PathLike = "runs",
+    data_dir: PathLike = DATA_DIR,
+    runs_dir: PathLike = RUNS_DIR,
     competition: str = COMPETITION,
     force: bool = False,
 ) -> RemoteSubmission | int:
     """Check a run's CSV (or a file) against test.csv and upload it; with `wait`, the scored submission, else its
     reference number."""
     target = run_or_file.path if isinstance(run_or_file, Run) else run_or_file
-    plan = plan_submission(Path(target) if target else None, Path(data_dir), Path(runs_dir), force=force)
-    credentials_source()
-    client = KaggleClient(competition)
-    check_daily_limit(client)
-    ref, _ = client.submit(plan.path, message or f"kaggle-digits {plan.path.name}")
-    return wait_for_score(client, ref, timeout=timeout, poll=5.0) if wait else ref
+    plan = kaggle.submission_plan(target, data_dir, runs_dir, force=force)
+    client, _ = kaggle.client(competition)
+    sent = kaggle.send(plan, client, message)
+    return kaggle.score(client, sent.ref, timeout=timeout) if wait else sent.ref

@@ -52,8 +52,9 @@ class TrainingProgress:
     The bar is the first thing dropped on a narrow terminal; piped output gets the evaluation lines only.
     """
 
-    def __init__(self, console: Console, config: TrainConfig, rows: str = "dev", networks: int = 1):
-        self.console, self.config, self.rows, self.networks = console, config, rows, networks
+    def __init__(self, console: Console, config: TrainConfig, folds: int = 0, networks: int = 1):
+        self.console, self.config, self.networks = console, config, networks
+        self.rows = "fold" if folds else "dev"  # what the held-out accuracy is measured on
         self.unit = config.unit
         columns = [TextColumn("[bold]{task.description}")]
         if console.width >= WIDE:

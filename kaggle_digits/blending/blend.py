@@ -21,6 +21,7 @@ from ..errors import ConfigError, KaggleDigitsError
 from ..nn.network import with_views
 from ..nn.serialize import load_model
 from ..pipeline.finish import TrainOutcome, claim_submission
+from ..places import RUNS_DIR, SUBMISSIONS_DIR
 from ..runfolder.critical import critical_section
 from ..runfolder.folder import (
     METRICS_FILE,
@@ -56,28 +57,12 @@ class Member:
 
     @property
     def networks(self) -> int:
-        return self.run.record.members * max(1, self.run.record.folds)
+        return self.run.record.networks
 
     @property
     def kind(self) -> str:
         r = self.run.record
         return f"{r.folds} folds" if r.folds else "dev split" if len(self.held_out.rows) else "full fit"
-
-
-@dataclass(frozen=True)
-class Blended:
-    """What `ensemble` did: the plan, and the run it wrote (None for a dry run)."""
-
-    plan: BlendPlan
-    outcome: TrainOutcome | None
-
-    @property
-    def estimate(self) -> Estimate | None:
-        return self.plan.estimate
-
-    @property
-    def weights(self) -> dict[str, float]:
-        return {m.run.path.name: float(w) for m, w in zip(self.plan.members, self.plan.weights, strict=True)}
 
 
 @dataclass
@@ -106,23 +91,9 @@ def check_blend_name(name: str | None) -> None:
         raise ConfigError({"name": name}, "use up to 60 letters, digits, '.', '_' or '-', not starting with '.'")
 
 
-def ensemble(
-    named: list[str | os.PathLike[str]],
-    runs_root: str | os.PathLike[str] = "runs",
-    submissions_dir: str | os.PathLike[str] = "submissions",
-    select: bool = False,
-    dry_run: bool = False,
-    name: str | None = None,
-) -> Blended:
-    """Blend finished runs into a new run, or with `dry_run` only show what the blend would be."""
-    check_blend_name(name)
-    plan = blend_runs(named, runs_root, select)
-    return Blended(plan, None if dry_run else write_blend(plan, runs_root, submissions_dir, name or ""))
-
-
 def blend_runs(
     named: list[str | os.PathLike[str]],
-    runs_root: str | os.PathLike[str] = "runs",
+    runs_root: str | os.PathLike[str] = RUNS_DIR,
     select: bool = False,
 ) -> BlendPlan:
     """Check the named runs and work out the blend; writes nothing (a dry run shows this plan)."""
@@ -277,8 +248,8 @@ def _right(p: np.ndarray, y: np.ndarray) -> int:
 
 def write_blend(
     plan: BlendPlan,
-    runs_root: str | os.PathLike[str] = "runs",
-    submissions_dir: str | os.PathLike[str] = "submissions",
+    runs_root: str | os.PathLike[str] = RUNS_DIR,
+    submissions_dir: str | os.PathLike[str] = SUBMISSIONS_DIR,
     name: str = "",
 ) -> TrainOutcome:
     """The blend as a run: record naming its members and their CSV digests, held-out and test softmax, and CSV."""

@@ -13,6 +13,7 @@ from pathlib import Path
 from ..data import load_test
 from ..errors import KaggleDigitsError
 from ..files import sha256_file
+from ..places import RUNS_DIR
 from ..runfolder.folder import METRICS_FILE, Run, local_runs, read_record, resolve_run, run_status
 from ..submission import read_submission
 from .kaggle_api import KaggleClient, RemoteSubmission, SubmissionLimits
@@ -75,7 +76,7 @@ def writer_of(digest: str, runs: list[Run]) -> Run | None:
     return min(writers, key=lambda r: refusal(r) is not None, default=None)
 
 
-def choose_file(target: Path | None, runs: list[Run], runs_root: Path = Path("runs")) -> tuple[Path, Run | None]:
+def choose_file(target: Path | None, runs: list[Run], runs_root: Path = RUNS_DIR) -> tuple[Path, Run | None]:
     """The file meant: named, a run folder's submission, or the newest of a finished run on the full data."""
     if target is None:
         eligible = [r for r in runs if refusal(r) is None and Path(r.record.submission or "").is_file()]

@@ -9,6 +9,7 @@ import numpy as np
 
 from ..data import load_test, load_train
 from ..errors import KaggleDigitsError
+from ..places import DATA_DIR
 from ..runfolder.folder import MODEL_FILE, TrainedRun, load_run, resolve_run
 from ..runfolder.record import DataSource
 
@@ -32,7 +33,7 @@ def digit_with_prediction(
     has_run = run is not None or any(Path(runs_root).glob(f"*/{MODEL_FILE}"))
     loaded = load_run(resolve_run(run, runs_root)) if has_run else None
     if source is None:
-        source = loaded.record.data if loaded else DataSource.full("data")
+        source = loaded.record.data if loaded else DataSource.full(DATA_DIR)
     digits = load_train(source.folder) if from_train else load_test(source.folder)
     where = f"{source.label} {digits.path.name}"
     if not 1 <= image_id <= len(digits):

@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import ConfigError
+from ..places import RUNS_DIR, SUBMISSIONS_DIR
 from ..runfolder.folder import new_run_dir, read_record, resolve_run, timestamp, writable_folder, write_record
 from ..runfolder.record import DataSource, Estimate, RunRecord
-from ..training.config import TrainConfig
+from ..training.config import RUN_RULES, TrainConfig, check_field, network_count
 from ..training.presets import PRESETS
 from .workers import default_jobs
 
@@ -20,8 +21,8 @@ class TrainRequest:
 
     config: TrainConfig
     data: DataSource
-    runs_root: Path = Path("runs")
-    submissions_dir: Path = Path("submissions")
+    runs_root: Path = RUNS_DIR
+    submissions_dir: Path = SUBMISSIONS_DIR
     members: int = 1
     folds: int = 0
     estimate_from: Path | None = None  # for a final fit (--dev-size 0): an earlier run of the same configuration
@@ -29,6 +30,10 @@ class TrainRequest:
     name: str = ""
     note: str = ""
     dev_size_set: bool = False  # the dev split was asked for by name, not left at the preset's
+
+    @property
+    def networks(self) -> int:
+        return network_count(self.members, self.folds)
 
 
 RUN_NAME = re.compile(r"\w[\w.+-]{0,79}")  # one folder name: no separator, not hidden, not a flag
@@ -46,7 +51,7 @@ def start_run(request: TrainRequest) -> tuple[Path, RunRecord]:
         data=request.data,
         members=request.members,
         folds=request.folds,
-        jobs=request.jobs or default_jobs(request.members * max(1, request.folds)),
+        jobs=request.jobs or default_jobs(request.networks),
         note=request.note,
         submissions_dir=str(submissions_dir),
         borrowed_estimate=borrowed,
@@ -64,12 +69,8 @@ def default_name(request: TrainRequest) -> str:
 
 def check_request(request: TrainRequest) -> None:
     """Options that cannot work together are refused before anything is created: the one check across options."""
-    if request.members < 1:
-        raise ConfigError({"members": request.members}, "train at least 1 network")
-    if request.jobs < 0:
-        raise ConfigError({"jobs": request.jobs}, "train at least 1 network at a time, or 0 for one per core")
-    if request.folds == 1 or request.folds < 0:
-        raise ConfigError({"folds": request.folds}, "use 2 or more folds (5 is usual), or 0 for a dev split")
+    for name in RUN_RULES:
+        check_field(name, getattr(request, name))
     if request.folds and (request.dev_size_set or request.config.dev_size != PRESETS[request.config.preset].dev_size):
         raise ConfigError(
             {"folds": request.folds, "dev_size": request.config.dev_size},

@@ -14,7 +14,7 @@ import shutil
 from pathlib import Path
 
 from ..data import Digits, load_test, thin_digits
-from ..errors import ConfigError, KaggleDigitsError
+from ..errors import KaggleDigitsError
 from ..files import remove_temp_files
 from ..runfolder.critical import critical_section
 from ..runfolder.folder import (
@@ -29,6 +29,7 @@ from ..runfolder.folder import (
 )
 from ..runfolder.lock import RunLock, RunLocked
 from ..runfolder.record import PartRecord, RunRecord
+from ..training.config import check_field
 from .finish import Clock, TrainOutcome, finish, submissions_folder
 from .parts import OnEvent, Stage, reconcile
 from .plan import Part, plan_parts
@@ -74,9 +75,8 @@ def resume_run(
     run_dir = resolve_run(run_dir)
     record = read_record(run_dir)
     if jobs is not None:
-        if jobs < 0:
-            raise ConfigError({"jobs": jobs}, "train at least 1 network at a time, or 0 for one per core")
-        record.jobs = jobs or default_jobs(record.members * max(1, record.folds))
+        check_field("jobs", jobs)
+        record.jobs = jobs or default_jobs(record.networks)
     if record.status == "finished":
         remove_leftovers(run_dir)
         raise KaggleDigitsError(f"{run_dir}: this run has finished already; nothing to resume")

@@ -20,10 +20,9 @@ from ..errors import ConfigError, KaggleDigitsError
 from ..files import atomic_path, atomic_write_text, read_json_object, remove_temp_files
 from ..nn.network import Model
 from ..nn.serialize import load_model
+from ..places import RUNS_DIR
 from .lock import alive, holder_pid, is_locked
 from .record import RECORD_FORMAT, RunRecord
-
-DEFAULT_RUNS_DIR = Path("runs")  # where runs go and are looked for unless a runs folder is named
 
 # The layout of a run folder: every file a run keeps is named here and nowhere else.
 METRICS_FILE = "metrics.json"  # the record (runfolder/record.py)
@@ -163,7 +162,7 @@ def resolve_run(run: str | os.PathLike[str] | None, root: str | os.PathLike[str]
     """A run folder from a path, a file inside it (model.npz, metrics.json…) or a folder name under `root`; the
     newest finished run under `root` when none is given."""
     if run is None:
-        return latest_run(root or "runs")
+        return latest_run(root or RUNS_DIR)
     path = Path(run)
     if not path.exists() and root is not None and (Path(root) / path).exists():
         path = Path(root) / path

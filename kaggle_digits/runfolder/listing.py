@@ -13,7 +13,8 @@ from pathlib import Path
 from ..competition.kaggle_api import RemoteSubmission
 from ..errors import ConfigError, KaggleDigitsError
 from ..files import atomic_write_text, read_json_object
-from .folder import DEFAULT_RUNS_DIR, run_status, scan_runs
+from ..places import RUNS_DIR
+from .folder import run_status, scan_runs
 from .record import RunRecord
 
 SCORES_FILE = "kaggle-submissions.json"
@@ -61,7 +62,7 @@ def list_runs(runs_root: Path, sort: str = "newest") -> list[RunRow]:
         raise ConfigError({"sort": sort}, f"choose one of {', '.join(SORTS)}")
     if runs_root.exists() and not runs_root.is_dir():
         raise ConfigError({"runs_dir": runs_root}, "not a folder; give {runs_dir} the folder your runs are in")
-    if not runs_root.exists() and Path(runs_root) != DEFAULT_RUNS_DIR:
+    if not runs_root.exists() and Path(runs_root) != RUNS_DIR:
         raise ConfigError({"runs_dir": runs_root}, "no such folder; give {runs_dir} the folder your runs are in")
     scores = read_scores(runs_root)
     readable, unreadable = scan_runs(runs_root)

@@ -16,7 +16,7 @@ from typing import Any, Union, get_args, get_origin, get_type_hints
 
 from ..data import sample_dir
 from ..files import json_kind
-from ..training.config import TrainConfig
+from ..training.config import TrainConfig, network_count
 from ..training.fit import EpochRecord
 
 RECORD_FORMAT = 4  # 4: blends (member digests, weights); 3: paths relative to the run folder; 2 (0.2.0): as given
@@ -148,7 +148,11 @@ class RunRecord:
 
     @property
     def epochs_planned(self) -> int:
-        return 0 if self.combined_from else self.config.epochs * self.members * max(1, self.folds)
+        return 0 if self.combined_from else self.config.epochs * self.networks
+
+    @property
+    def networks(self) -> int:
+        return network_count(self.members, self.folds)
 
     @property
     def epochs_done(self) -> int:

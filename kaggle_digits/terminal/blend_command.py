@@ -7,8 +7,9 @@ from typing import Annotated
 
 import typer
 
-from ..blending.blend import ensemble
+from ..places import RUNS_DIR, SUBMISSIONS_DIR
 from ..progress import esc
+from ..usecases.blending import ensemble
 from .app import RunsDir, SubmissionsDir, app, console
 from .display import blend_table
 
@@ -26,8 +27,8 @@ def ensemble_runs(
         bool, typer.Option("--dry-run", help="Show members, shared rows, estimate and weights; write nothing.")
     ] = False,
     name: Annotated[str | None, typer.Option("--name", help="Name of the blend's run folder and CSV.")] = None,
-    runs_dir: RunsDir = Path("runs"),
-    submissions_dir: SubmissionsDir = Path("submissions"),
+    runs_dir: RunsDir = RUNS_DIR,
+    submissions_dir: SubmissionsDir = SUBMISSIONS_DIR,
 ) -> None:
     """Blend finished runs: average (or select) their softmax, estimate on rows every member held out, write a run."""
     blended = ensemble(runs, runs_dir, submissions_dir, select=select, dry_run=dry_run, name=name)

@@ -11,6 +11,7 @@ from rich.text import Text
 
 from ..errors import KaggleDigitsError
 from ..inspection.own_digits import read_digits
+from ..places import RUNS_DIR
 from ..progress import esc
 from ..runfolder.folder import load_run, resolve_run
 from .app import RunOption, RunsDir, app, console, err_console
@@ -27,7 +28,7 @@ def predict_image(
     as_json: Annotated[
         bool, typer.Option("--json", help="Print a JSON list for scripts: file, digit, probabilities.")
     ] = False,
-    runs_dir: RunsDir = Path("runs"),
+    runs_dir: RunsDir = RUNS_DIR,
 ) -> None:
     """Read photos or scans of handwritten digits, prepared the way MNIST was made (28x28, centred by mass)."""
     loaded = load_run(resolve_run(run, runs_dir))

@@ -8,18 +8,11 @@ from typing import Annotated
 import typer
 from rich.text import Text
 
-from ..competition.download import data_from, download_data
-from ..competition.kaggle_api import COMPETITION, KaggleClient, credentials_source
-from ..competition.submit import (
-    check_daily_limit,
-    limits_or_none,
-    plan_submission,
-    submissions_with_runs,
-    wait_for_score,
-)
+from ..competition.kaggle_api import COMPETITION, KaggleClient
 from ..errors import KaggleDigitsError
+from ..places import DATA_DIR, RUNS_DIR
 from ..progress import esc
-from ..runfolder.listing import remember_scores
+from ..usecases import kaggle
 from .app import DataDir, RunsDir, app, console, needs, one_of
 from .display import submissions_table
 
@@ -27,19 +20,18 @@ Competition = Annotated[str, typer.Option(help="Kaggle competition slug.")]
 Verbose = Annotated[bool, typer.Option("--verbose", help="Say where credentials come from (never their values).")]
 
 
-def kaggle_client(competition: str, verbose: bool) -> KaggleClient:
-    """The Kaggle adapter, after checking that credentials exist; with --verbose, say where they come from."""
-    source = credentials_source()
-    if verbose:
-        console.print(f"Kaggle competition {esc(competition)}; credentials from {esc(source)}", highlight=False)
-    return KaggleClient(competition)
+def say_credentials(competition: str) -> KaggleClient:
+    """--verbose: the Kaggle adapter, after saying where its credentials come from (never their values)."""
+    client, source = kaggle.client(competition)
+    console.print(f"Kaggle competition {esc(competition)}; credentials from {esc(source)}", highlight=False)
+    return client
 
 
 @app.command()
 def download(
     ctx: typer.Context,
     competition: Competition = COMPETITION,
-    data_dir: DataDir = Path("data"),
+    data_dir: DataDir = DATA_DIR,
     force: Annotated[bool, typer.Option("--force", help="Download again even if valid files are present.")] = False,
     source: Annotated[
         Path | None,
@@ -55,10 +47,9 @@ def download(
     """Download the competition files with the official Kaggle client, check them, extract atomically."""
     one_of(ctx, "source", "competition")
     one_of(ctx, "source", "verbose")
-    if source is not None:
-        outcome = data_from(source, data_dir, force=force)
-    else:
-        outcome = download_data(kaggle_client(competition, verbose), data_dir, force=force)
+    if verbose:
+        say_credentials(competition)
+    outcome = kaggle.download(data_dir, competition, force=force, source=source)
     counts = ", ".join(f"{name} {n:,} rows" for name, n in outcome.rows.items())
     if outcome.downloaded and source is not None:
         console.print(
@@ -95,31 +86,32 @@ def submit(
     timeout: Annotated[float, typer.Option(help="With --wait: seconds to wait at most.")] = 600.0,
     poll: Annotated[float, typer.Option(help="With --wait: seconds between checks.")] = 5.0,
     competition: Competition = COMPETITION,
-    data_dir: DataDir = Path("data"),
-    runs_dir: RunsDir = Path("runs"),
+    data_dir: DataDir = DATA_DIR,
+    runs_dir: RunsDir = RUNS_DIR,
     verbose: Verbose = False,
 ) -> None:
     """Check a submission against the competition's test ids, upload it to Kaggle, optionally wait for its score."""
     needs(ctx, "wait", "timeout", "poll")
     if dry_run and wait:
         raise KaggleDigitsError("--dry-run and --wait: choose one; a dry run sends nothing to wait for")
-    plan = plan_submission(target, data_dir=data_dir, runs_root=runs_dir, force=force, rehearse=dry_run)
-    text = message or f"kaggle-digits {plan.path.name}"
+    plan = kaggle.submission_plan(target, data_dir, runs_dir, force=force, dry_run=dry_run)
+    text = message or kaggle.default_message(plan)
     if dry_run:
         console.print(rehearsal(plan, competition, text), highlight=False)
         if verbose:
             console.print("No credentials needed: a dry run contacts nothing.")
         return
-    client = kaggle_client(competition, verbose)
+    client = say_credentials(competition) if verbose else kaggle.client(competition)[0]
     console.print(f"Submitting {esc(plan.line())}", highlight=False)
-    check_daily_limit(client)
-    ref, reply = client.submit(plan.path, text)
-    console.print(f"Submitted [bold]{esc(plan.path)}[/] as #{ref}: {esc(reply)}")
-    if limits := limits_or_none(client):
-        console.print(f"Submissions today: {limits.used_today}; Kaggle accepts {limits.allowed_now} more now.")
+    sent = kaggle.send(plan, client, text)
+    console.print(f"Submitted [bold]{esc(plan.path)}[/] as #{sent.ref}: {esc(sent.reply)}")
+    if sent.limits:
+        console.print(
+            f"Submissions today: {sent.limits.used_today}; Kaggle accepts {sent.limits.allowed_now} more now."
+        )
     if wait:
-        scored = wait_for_score(client, ref, timeout=timeout, poll=poll)
-        console.print(f"Public score of #{ref}: [bold green]{esc(scored.public_score)}[/]")
+        scored = kaggle.score(client, sent.ref, timeout=timeout, poll=poll)
+        console.print(f"Public score of #{sent.ref}: [bold green]{esc(scored.public_score)}[/]")
 
 
 def rehearsal(plan, competition: str, text: str) -> Text:
@@ -139,10 +131,10 @@ def rehearsal(plan, competition: str, text: str) -> Text:
 def submissions(
     limit: Annotated[int, typer.Option(help="How many recent submissions to show.")] = 20,
     competition: Competition = COMPETITION,
-    runs_dir: RunsDir = Path("runs"),
+    runs_dir: RunsDir = RUNS_DIR,
     verbose: Verbose = False,
 ) -> None:
     """Your recent Kaggle submissions, beside the local run (preset, estimate) that wrote each file."""
-    rows = submissions_with_runs(kaggle_client(competition, verbose), runs_root=runs_dir, limit=limit)
-    remember_scores(runs_dir, [row.remote for row in rows])
+    client = say_credentials(competition) if verbose else None
+    rows = kaggle.submissions(limit, competition, runs_dir, kaggle=client)
     console.print(submissions_table(rows, competition))

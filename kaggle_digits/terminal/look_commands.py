@@ -12,6 +12,7 @@ from ..inspection.curves import held_out_name
 from ..inspection.evaluation import evaluate_run, misclassified_picture
 from ..inspection.explain import WHY_LIMIT, why_digit, why_picture
 from ..inspection.show import digit_with_prediction
+from ..places import RUNS_DIR
 from ..plots import show_png
 from ..progress import ToolConsole, esc
 from ..runfolder.folder import load_run, resolve_run
@@ -26,7 +27,7 @@ Sort = Literal[tuple(SORTS)]  # type: ignore[valid-type]
 @app.command()
 def runs(
     sort: Annotated[Sort, typer.Option(help="newest first, or best estimate first.")] = "newest",
-    runs_dir: RunsDir = Path("runs"),
+    runs_dir: RunsDir = RUNS_DIR,
 ) -> None:
     """Local runs side by side: data, mode, progress, status, estimate, public score (from the last `submissions`)."""
     out = console if console.is_terminal else ToolConsole(width=PIPED_WIDTH)  # piped output is not cut to 80 columns
@@ -50,7 +51,7 @@ def misclassified(
             help="Beside each mistake, maps of the pixels that pushed it to the wrong digit (gradient, occlusion).",
         ),
     ] = False,
-    runs_dir: RunsDir = Path("runs"),
+    runs_dir: RunsDir = RUNS_DIR,
 ) -> None:
     """A PNG grid of the held-out images the model gets wrong, most confident mistakes first."""
     loaded = load_run(resolve_run(chosen_run(ctx, alias, run), runs_dir))
@@ -74,7 +75,7 @@ def misclassified(
 
 
 @app.command()
-def evaluate(ctx: typer.Context, alias: RunArg = None, run: RunOption = None, runs_dir: RunsDir = Path("runs")) -> None:
+def evaluate(ctx: typer.Context, alias: RunArg = None, run: RunOption = None, runs_dir: RunsDir = RUNS_DIR) -> None:
     """Per-class precision/recall/F1 on the held-out rows; confusion.png and curves.png in the run folder."""
     loaded = load_run(resolve_run(chosen_run(ctx, alias, run), runs_dir))
     outcome = evaluate_run(loaded)
@@ -99,7 +100,7 @@ def show(
         bool,
         typer.Option("--why", help="Also write a picture of the pixels behind the prediction (in the run folder)."),
     ] = False,
-    runs_dir: RunsDir = Path("runs"),
+    runs_dir: RunsDir = RUNS_DIR,
 ) -> None:
     """Draw one digit in the terminal with the model's top-3 probabilities."""
     one_of(ctx, "sample", "data_dir")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -10,12 +11,12 @@ import typer
 from ..errors import KaggleDigitsError
 from ..nn.optim import OPTIMIZERS, SCHEDULES
 from ..pipeline.finish import predict_run
-from ..pipeline.start import TrainRequest
-from ..pipeline.train import resume_run, train_run
+from ..places import DATA_DIR, RUNS_DIR, SUBMISSIONS_DIR
 from ..progress import TrainingProgress, esc
-from ..runfolder.folder import MODEL_FILE, load_run, read_record, resolve_run
-from ..training.config import KEEP
-from ..training.presets import PRESETS, preset_config, preset_members
+from ..runfolder.folder import MODEL_FILE, load_run, resolve_run
+from ..training.config import KEEP, TrainConfig
+from ..training.presets import PRESETS
+from ..usecases import training
 from .app import (
     DataDir,
     NewRunsDir,
@@ -49,7 +50,7 @@ def train(
     ctx: typer.Context,
     preset: Annotated[Preset, typer.Option(help="Starting configuration.")] = "mlp",
     sample: Sample = False,
-    data_dir: DataDir = Path("data"),
+    data_dir: DataDir = DATA_DIR,
     epochs: Annotated[int | None, typer.Option(help="Epochs (full-batch presets: iterations).")] = None,
     lr: Annotated[float | None, typer.Option("--lr", help="Peak learning rate.")] = None,
     batch_size: Annotated[int | None, typer.Option(help="Mini-batch size; 0 for full batch.")] = None,
@@ -131,24 +132,28 @@ def train(
         Path | None,
         typer.Option(help="Continue this interrupted run folder with its own settings and data (no other option)."),
     ] = None,
-    runs_dir: NewRunsDir = Path("runs"),
-    submissions_dir: SubmissionsDir = Path("submissions"),
+    runs_dir: NewRunsDir = RUNS_DIR,
+    submissions_dir: SubmissionsDir = SUBMISSIONS_DIR,
 ) -> None:
     """Train, save the run (checkpointed as it goes) with its honest estimate, and write a submission CSV."""
     if resume is not None:
         if others := [flag for flag in given(ctx) if flag not in ("--resume", "--jobs")]:
             raise KaggleDigitsError(f"--resume continues a run with its own settings; drop {', '.join(others)}")
-        with StopOnSignals(restore=lambda: console.show_cursor(True)):
-            record = read_record(resolve_run(resume))
-            networks = record.members * max(1, record.folds)
-            rows = "fold" if record.folds else "dev"
-            with TrainingProgress(console, record.config, rows, networks) as progress:
-                outcome = resume_run(resume, progress, progress.stage, jobs)
-        console.print(summary_table(outcome))
-        return
+        record = training.stopped_run(resume)
+        job = functools.partial(training.resume, resume, jobs)
+        return show_training(job, record.config, record.folds, record.networks)
     one_of(ctx, "sample", "data_dir")
-    config = preset_config(
+    request = training.train_request(
         preset,
+        training.data_source(sample, None if sample else data_dir),
+        runs_dir=runs_dir,
+        submissions_dir=submissions_dir,
+        ensemble=ensemble,
+        folds=folds,
+        estimate_from=estimate_from,
+        jobs=jobs,
+        name=name,
+        note=note,
         epochs=epochs,
         learning_rate=lr,
         batch_size=batch_size,
@@ -168,23 +173,14 @@ def train(
         split_seed=split_seed,
         dev_size=parse_dev_size(dev_size),
     )
-    request = TrainRequest(
-        config=config,
-        data=data_source(sample, data_dir),
-        runs_root=runs_dir,
-        submissions_dir=submissions_dir,
-        members=preset_members(preset) if ensemble is None else ensemble,
-        folds=folds,
-        estimate_from=estimate_from,
-        jobs=0 if jobs is None else jobs,
-        name=name,
-        note=note,
-        dev_size_set=bool(given(ctx, "dev_size")),
-    )
-    rows, networks = ("fold" if folds else "dev"), request.members * max(1, folds)
+    show_training(functools.partial(training.train, request), request.config, request.folds, request.networks)
+
+
+def show_training(job, config: TrainConfig, folds: int, networks: int) -> None:
+    """Run a train job with the live display, stopping on a signal, then print the run's summary."""
     stop = StopOnSignals(restore=lambda: console.show_cursor(True))
-    with stop, TrainingProgress(console, config, rows, networks) as progress:
-        outcome = train_run(request, progress, progress.stage)
+    with stop, TrainingProgress(console, config, folds, networks) as progress:
+        outcome = job(progress, progress.stage)
     console.print(summary_table(outcome))
 
 
@@ -201,10 +197,10 @@ def predict(
     tta: Annotated[
         int | None, typer.Option("--tta", help="Test-time views, 1 to 9 (default: what the run used).")
     ] = None,
-    runs_dir: RunsDir = Path("runs"),
+    runs_dir: RunsDir = RUNS_DIR,
     submissions_dir: Annotated[
         Path, typer.Option("--submissions-dir", help="Where the CSV goes when --out is not given.")
-    ] = Path("submissions"),
+    ] = SUBMISSIONS_DIR,
 ) -> None:
     """Write a submission CSV for test.csv from a saved run."""
     one_of(ctx, "sample", "data_dir")

@@ -45,6 +45,9 @@ MAX_CHANNELS = 1_024  # channels of a convolution
 MAX_LAYERS = 16  # hidden layers or convolutions
 MAX_EPOCHS = 100_000  # epochs, or full-batch iterations
 MAX_BATCH = 65_536  # rows of a mini-batch (more than train.csv holds: use 0, the full batch)
+MAX_MEMBERS = 100  # networks of an ensemble (--ensemble)
+MAX_FOLDS = 100  # folds of a cross-validation
+MAX_JOBS = 256  # networks trained side by side
 
 
 def _sizes(most: int) -> Callable[[Any], bool]:
@@ -115,9 +118,25 @@ FIELD_RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
 }
 
 
+# A run's own settings beside its configuration's: how many networks it trains, and how many at a time.
+RUN_RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "members": (_whole(1, MAX_MEMBERS), f"train at least 1 network, at most {MAX_MEMBERS}"),
+    "folds": (
+        lambda v: _whole(0, MAX_FOLDS)(v) and v != 1,
+        f"use 2 or more folds (5 is usual, at most {MAX_FOLDS}), or 0 for a dev split",
+    ),
+    "jobs": (_whole(0, MAX_JOBS), f"train at least 1 network at a time (at most {MAX_JOBS}), or 0 for one per core"),
+}
+
+
+def network_count(members: int, folds: int) -> int:
+    """How many networks a run trains: every member once per fold (once when there are no folds)."""
+    return members * max(1, folds)
+
+
 def check_field(name: str, value: Any) -> None:
-    """Raise ConfigError unless `value` is one that field `name` accepts."""
-    accepts, fix = FIELD_RULES[name]
+    """Raise ConfigError unless `value` is one that field `name` (of the configuration or the run) accepts."""
+    accepts, fix = FIELD_RULES[name] if name in FIELD_RULES else RUN_RULES[name]
     if not accepts(value):
         raise ConfigError({name: value}, fix)
 

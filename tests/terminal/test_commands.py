@@ -47,7 +47,8 @@ def test_train_on_the_sample_writes_run_and_submission(runner, in_tmp):
     assert metrics["submission"] == f"../../submissions/{submission.name}"  # relative to the run folder
     assert "Training summary" in result.output and "estimate" in result.output
     assert f"{estimate['accuracy']:.4f}" in result.output
-    assert sorted(p.name for p in run_dir.iterdir()) == ["curves.png", "heldout.npz", "metrics.json", "model.npz"]
+    files = ["curves.png", "heldout.npz", "metrics.json", "model.npz", "test_softmax.npz"]
+    assert sorted(p.name for p in run_dir.iterdir()) == files
 
 
 def test_predict_rewrites_the_same_labels_from_the_saved_model(runner, in_tmp, blob_dir):
@@ -215,14 +216,14 @@ def test_the_best_preset_trains_its_own_ensemble_unless_told_otherwise(runner, i
         (["--label-smoothing", "2"], "--label-smoothing 2: use a share in [0, 1)"),
         (["--seed", "-1"], "--seed -1: use a whole number ≥ 0"),
         (["--tta", "12"], "--tta 12: use 1 (off) to 9 views"),
-        (["--ensemble", "0"], "--ensemble 0: train at least 1 network"),
+        (["--ensemble", "0"], "--ensemble 0: train at least 1 network, at most 100"),
         (["--folds", "1"], "--folds 1: use 2 or more folds"),
         (["--folds", "3", "--dev-size", "0.2"], "--folds 3 and --dev-size 0.2: choose one"),
         (["--estimate-from", "x"], "--estimate-from x: only for a final fit on every row; add --dev-size 0"),
         (["--name", "x/y"], "--name x/y: a run name is one folder name"),
         (["--name", ".hidden"], "--name .hidden: a run name is one folder name"),
         (["--sample"], "--sample and --data-dir: choose one"),
-        (["--jobs", "-1"], "--jobs -1: train at least 1 network at a time, or 0 for one per core"),
+        (["--jobs", "-1"], "--jobs -1: train at least 1 network at a time (at most 256), or 0 for one per core"),
         (["--runs-dir", str(Path(__file__))], "--runs-dir"),
     ],
 )
