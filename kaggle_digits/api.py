@@ -23,18 +23,13 @@ from matplotlib.figure import Figure
 from .competition.download import DownloadOutcome
 from .competition.kaggle_api import COMPETITION, RemoteSubmission
 from .errors import KaggleDigitsError
-from .inspection.curves import run_curves_figure
-from .inspection.evaluation import confusion_picture, find_mistakes
-from .inspection.explain import explain_mistakes
 from .nn.network import with_views
 from .pipeline.finish import TrainOutcome
 from .places import DATA_DIR, RUNS_DIR, SUBMISSIONS_DIR
 from .runfolder.folder import TrainedRun, read_record, resolve_run
-from .runfolder.folder import load_run as load_trained_run
-from .runfolder.listing import list_runs
 from .runfolder.record import Estimate, RunRecord
 from .training.config import TrainConfig
-from .usecases import blending, kaggle, training
+from .usecases import blending, inspecting, kaggle, training
 from .usecases.blending import Blended
 
 PathLike = str | os.PathLike[str]
@@ -79,19 +74,19 @@ class Run:
 
     def curves(self) -> Figure | None:
         """Loss and accuracy per epoch of every network (None for a combination of runs)."""
-        return run_curves_figure(self.path, self.record)
+        return inspecting.curves_figure(self._trained)
 
     def confusion(self) -> Figure:
         """The confusion matrix on the run's held-out rows."""
-        return confusion_picture(self._trained)
+        return inspecting.confusion_figure(self._trained)
 
     def misclassified(self, limit: int = 64, true_digit: int | None = None, predicted_digit: int | None = None):
         """The most confident held-out mistakes as a grid of digits."""
-        return find_mistakes(self._trained, limit, true_digit, predicted_digit).figure()
+        return inspecting.mistakes_figure(self._trained, limit, true_digit, predicted_digit)
 
     def why(self, limit: int = 16, true_digit: int | None = None, predicted_digit: int | None = None) -> Figure:
         """The mistakes beside maps of the pixels that pushed each to the wrong digit (gradient, occlusion)."""
-        return explain_mistakes(self._trained, limit, true_digit, predicted_digit).figure()
+        return inspecting.mistakes_figure(self._trained, limit, true_digit, predicted_digit, why=True)
 
     def __repr__(self) -> str:
         figure = self.estimate.text() if self.estimate else "no estimate"
@@ -172,13 +167,13 @@ def load_record(run: PathLike) -> RunRecord:
 
 def load_run(path: PathLike | None = None, runs_dir: PathLike = RUNS_DIR) -> Run:
     """A finished run by its folder (or its name under `runs_dir`); the newest finished one when none is given."""
-    return Run(load_trained_run(resolve_run(path, runs_dir)))
+    return Run(inspecting.finished_run(path, runs_dir))
 
 
 def runs(runs_dir: PathLike = RUNS_DIR, sort: str = "newest") -> pd.DataFrame:
     """Every local run, one row each: what `kaggle-digits runs` shows, as data."""
     rows = []
-    for row in list_runs(Path(runs_dir), sort):
+    for row in inspecting.runs(runs_dir, sort):
         r = row.record
         estimate = r.estimate if r else None
         rows.append(

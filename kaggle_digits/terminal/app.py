@@ -24,7 +24,6 @@ except ImportError:  # pragma: no cover - Typer on click
 from ..allocator import keep_large_allocations
 from ..errors import ConfigError, KaggleDigitsError
 from ..progress import ToolConsole
-from ..runfolder.record import DataSource
 from ..training.config import FIELD_RULES
 from ..version import __version__
 
@@ -282,7 +281,3 @@ def parse_dev_size(text: str | None) -> float | int | None:
     if not accepts(value):  # judged here only to show the value as typed: 1.0 is not the row count 1
         raise ConfigError({"dev_size": text}, fix)
     return value
-
-
-def data_source(sample: bool, data_dir: Path) -> DataSource:
-    return DataSource.sample() if sample else DataSource.full(data_dir)

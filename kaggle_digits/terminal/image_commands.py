@@ -10,10 +10,9 @@ import typer
 from rich.text import Text
 
 from ..errors import KaggleDigitsError
-from ..inspection.own_digits import read_digits
 from ..places import RUNS_DIR
 from ..progress import esc
-from ..runfolder.folder import load_run, resolve_run
+from ..usecases import inspecting
 from .app import RunOption, RunsDir, app, console, err_console
 from .digits import digit_text, top_probabilities
 
@@ -31,8 +30,8 @@ def predict_image(
     runs_dir: RunsDir = RUNS_DIR,
 ) -> None:
     """Read photos or scans of handwritten digits, prepared the way MNIST was made (28x28, centred by mass)."""
-    loaded = load_run(resolve_run(run, runs_dir))
-    found, problems = read_digits(loaded, files, why=why)
+    loaded = inspecting.finished_run(run, runs_dir)
+    found, problems = inspecting.read_pictures(loaded, files, why=why)
     if as_json:
         print(json.dumps([digit.to_json() for digit in found], indent=2))
     for digit in [] if as_json else found:

@@ -9,15 +9,12 @@ import typer
 
 from ..errors import KaggleDigitsError
 from ..inspection.curves import held_out_name
-from ..inspection.evaluation import evaluate_run, misclassified_picture
-from ..inspection.explain import WHY_LIMIT, why_digit, why_picture
-from ..inspection.show import digit_with_prediction
 from ..places import RUNS_DIR
 from ..plots import show_png
 from ..progress import ToolConsole, esc
-from ..runfolder.folder import load_run, resolve_run
-from ..runfolder.listing import SORTS, list_runs
-from .app import RunArg, RunOption, RunsDir, app, chosen_run, console, data_source, given, one_of
+from ..runfolder.listing import SORTS
+from ..usecases import inspecting, training
+from .app import RunArg, RunOption, RunsDir, app, chosen_run, console, given, one_of
 from .digits import digit_text, top_probabilities
 from .display import PIPED_WIDTH, class_report_table, confusions_table, runs_table
 
@@ -31,7 +28,7 @@ def runs(
 ) -> None:
     """Local runs side by side: data, mode, progress, status, estimate, public score (from the last `submissions`)."""
     out = console if console.is_terminal else ToolConsole(width=PIPED_WIDTH)  # piped output is not cut to 80 columns
-    out.print(runs_table(list_runs(runs_dir, sort), runs_dir, out.width))
+    out.print(runs_table(inspecting.runs(runs_dir, sort), runs_dir, out.width))
 
 
 @app.command()
@@ -54,12 +51,9 @@ def misclassified(
     runs_dir: RunsDir = RUNS_DIR,
 ) -> None:
     """A PNG grid of the held-out images the model gets wrong, most confident mistakes first."""
-    loaded = load_run(resolve_run(chosen_run(ctx, alias, run), runs_dir))
-    if why:
-        limit = limit if given(ctx, "limit") else WHY_LIMIT
-        outcome, explained = why_picture(loaded, limit=limit, true_digit=true, predicted_digit=pred, out=out)
-    else:
-        outcome = misclassified_picture(loaded, limit=limit, true_digit=true, predicted_digit=pred, out=out)
+    loaded = inspecting.finished_run(chosen_run(ctx, alias, run), runs_dir)
+    limit = limit if given(ctx, "limit") else None
+    outcome, explained = inspecting.mistakes(loaded, limit, true_digit=true, predicted_digit=pred, out=out, why=why)
     rows = held_out_name(loaded.record)
     console.print(confusions_table(outcome.confusions, rows))
     console.print(
@@ -77,8 +71,8 @@ def misclassified(
 @app.command()
 def evaluate(ctx: typer.Context, alias: RunArg = None, run: RunOption = None, runs_dir: RunsDir = RUNS_DIR) -> None:
     """Per-class precision/recall/F1 on the held-out rows; confusion.png and curves.png in the run folder."""
-    loaded = load_run(resolve_run(chosen_run(ctx, alias, run), runs_dir))
-    outcome = evaluate_run(loaded)
+    loaded = inspecting.finished_run(chosen_run(ctx, alias, run), runs_dir)
+    outcome = inspecting.evaluate(loaded)
     rows = held_out_name(loaded.record)
     console.print(class_report_table(outcome.report, outcome.accuracy, f"{loaded.path.name} on its {rows} rows", rows))
     for path in (outcome.confusion_path, outcome.curves_path, outcome.json_path):
@@ -104,8 +98,8 @@ def show(
 ) -> None:
     """Draw one digit in the terminal with the model's top-3 probabilities."""
     one_of(ctx, "sample", "data_dir")
-    source = data_source(sample, data_dir) if (sample or data_dir) else None
-    found = digit_with_prediction(image_id, from_train=train, source=source, run=run, runs_root=runs_dir)
+    source = training.data_source(sample, data_dir) if (sample or data_dir) else None
+    found = inspecting.digit(image_id, train, source, run, runs_dir)
     console.print(esc(found.caption), highlight=False)
     console.print(digit_text(found.image, colour=console.color_system is not None), end="")
     if found.proba is None:
@@ -116,6 +110,5 @@ def show(
     console.print(f"model: {esc(found.run_name)}")
     console.print(top_probabilities(found.proba))
     if why:
-        out = found.run.path / f"why-{'train' if train else 'test'}-{image_id}.png"
-        explained = why_digit(found.run, found.image, found.caption, out, found.label)
+        out, explained = inspecting.explain_digit(found, train, image_id)
         console.print(f"Wrote the maps ({explained.seconds:.1f} s) to [bold]{esc(out)}[/]")

@@ -10,13 +10,11 @@ import typer
 
 from ..errors import KaggleDigitsError
 from ..nn.optim import OPTIMIZERS, SCHEDULES
-from ..pipeline.finish import predict_run
 from ..places import DATA_DIR, RUNS_DIR, SUBMISSIONS_DIR
 from ..progress import TrainingProgress, esc
-from ..runfolder.folder import MODEL_FILE, load_run, resolve_run
 from ..training.config import KEEP, TrainConfig
 from ..training.presets import PRESETS
-from ..usecases import training
+from ..usecases import inspecting, training
 from .app import (
     DataDir,
     NewRunsDir,
@@ -28,7 +26,6 @@ from .app import (
     app,
     chosen_run,
     console,
-    data_source,
     given,
     one_of,
     parse_betas,
@@ -205,9 +202,7 @@ def predict(
     """Write a submission CSV for test.csv from a saved run."""
     one_of(ctx, "sample", "data_dir")
     one_of(ctx, "out", "submissions_dir")
-    loaded = load_run(resolve_run(chosen_run(ctx, alias, run), runs_dir))
-    folder = data_source(sample, data_dir).folder if (sample or data_dir) else loaded.record.data.folder
-    views = f"-tta{tta}" if tta is not None else ""
-    target = out or submissions_dir / f"{loaded.path.name}-predict{views}.csv"
-    path, labels = predict_run(loaded.path / MODEL_FILE, folder, target, views=tta)
+    loaded = inspecting.finished_run(chosen_run(ctx, alias, run), runs_dir)
+    source = training.data_source(sample, data_dir) if (sample or data_dir) else None
+    path, labels = inspecting.predict(loaded, source, out, views=tta, submissions_dir=submissions_dir)
     console.print(f"Wrote {len(labels):,} predictions to [bold]{esc(path)}[/]")
