@@ -12,7 +12,7 @@ class BatchNorm(Layer):
     """Normalise each channel (axis 1) over the batch and space; running statistics for inference."""
 
     kind = "batchnorm"
-    needs_rng = True
+    takes_rng = True
 
     def __init__(self, channels: int, momentum: float = 0.9, eps: float = 1e-5, *, rng=None, dtype=np.float32):
         super().__init__()
@@ -32,7 +32,7 @@ class BatchNorm(Layer):
     def forward(self, X, training=False):
         X3 = self._rows(X)  # (N, C, S)
         m = X3.shape[0] * X3.shape[2]  # values per channel
-        if training and not self.frozen:
+        if training and not self.inference_maths:
             total, squares = self._per_channel(
                 lambda r: (X3[r].sum(axis=(0, 2)), np.einsum("ncs,ncs->c", X3[r], X3[r])), len(X), X.size
             )
@@ -44,18 +44,18 @@ class BatchNorm(Layer):
             self.X, self.mean = X3, mean
         else:
             mean, var = self.buffers["mean"], self.buffers["var"]
-            if training:  # frozen: the running statistics, and what backward needs
+            if training:  # inference maths: the running statistics, and what backward needs
                 self.X, self.mean = X3, mean
         self.inv_std = inv_std = (1 / np.sqrt(var + self.eps)).astype(X.dtype)  # (C,)
         scale = (self.params["gamma"] * inv_std)[:, None]  # (C, 1) y = x * scale + shift, the normalisation folded
         shift = (self.params["beta"] - mean * scale[:, 0])[:, None]  # (C, 1)
         Y = np.empty_like(X3)  # (N, C, S)
 
-        def kernel(rows: slice) -> None:
+        def normalise(rows: slice) -> None:
             np.multiply(X3[rows], scale, out=Y[rows])
             Y[rows] += shift
 
-        map_batch(kernel, len(X), X.size)
+        map_batch(normalise, len(X), X.size)
         return Y.reshape(X.shape)
 
     def backward(self, dY, need_dX=True):
@@ -68,7 +68,7 @@ class BatchNorm(Layer):
         dgamma = (dY_X - self.mean * dbeta) * inv_std  # (C,) = sum(dY * X_hat)
         self.grads["gamma"][...] = dgamma
         self.grads["beta"][...] = dbeta
-        if self.frozen:  # fixed statistics: y = x * a + const per channel, so dX = a * dY
+        if self.inference_maths:  # fixed statistics: y = x * a + const per channel, so dX = a * dY
             a = (gamma * inv_std).astype(dY.dtype)[:, None]  # (C, 1)
             return (dY3 * a).reshape(dY.shape)
         # dX = gamma/std * (dY - mean(dY) - X_hat * mean(dY * X_hat)) = a*dY + b*X + c, per channel
@@ -78,12 +78,12 @@ class BatchNorm(Layer):
         a, b, c = (v.astype(dY.dtype)[:, None] for v in (a, b, c))  # (C, 1) each
         dX = np.empty_like(dY3)  # (N, C, S)
 
-        def kernel(rows: slice) -> None:
+        def normalise_backward(rows: slice) -> None:
             np.multiply(dY3[rows], a, out=dX[rows])
             dX[rows] += X3[rows] * b
             dX[rows] += c
 
-        map_batch(kernel, len(dY), dY.size)
+        map_batch(normalise_backward, len(dY), dY.size)
         return dX.reshape(dY.shape)
 
     def spec(self):

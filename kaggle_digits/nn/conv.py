@@ -78,7 +78,7 @@ class Conv2D(Layer):
     """
 
     kind = "conv2d"
-    needs_rng = True
+    takes_rng = True
 
     def __init__(
         self,
@@ -118,7 +118,7 @@ class Conv2D(Layer):
             cols = self.workspace.get("cols", (n, C * k * k, Y[0, 0].size), X.dtype) if training else None
             W2 = self.params["W"].reshape(F, -1)  # (F, C*k*k)
 
-            def compute(rows: slice) -> None:
+            def convolve(rows: slice) -> None:
                 src = im2col(X[rows], k, None if cols is None else cols[rows])  # (n, C*k*k, L)
                 np.matmul(W2, src, out=Y[rows].reshape(len(src), F, -1))  # (n, F, L)
 
@@ -127,17 +127,17 @@ class Conv2D(Layer):
             flat = self.workspace.get("flat", shape, X.dtype) if training else np.empty(shape, X.dtype)  # dW reads it
             taps = self.params["W"].transpose(2, 3, 0, 1).copy()  # (k, k, F, C)
 
-            def compute(rows: slice) -> None:
+            def convolve(rows: slice) -> None:
                 flat[rows, :, : h * w] = X[rows].reshape(-1, C, h * w)
                 flat[rows, :, h * w :] = 0  # read only by the dropped wrap-around columns
                 shifted_conv(flat[rows], taps, w, Y[rows])
 
-        def kernel(rows: slice) -> None:
-            compute(rows)
+        def convolve_and_add_bias(rows: slice) -> None:
+            convolve(rows)
             if b is not None:
                 Y[rows] += b
 
-        map_batch(kernel, n, Y.size * C * k * k)
+        map_batch(convolve_and_add_bias, n, Y.size * C * k * k)
         return Y
 
     def backward(self, dY, need_dX=True):
@@ -148,13 +148,14 @@ class Conv2D(Layer):
         else:
             weight_grad, input_grad_into = self._shifted_backward(dY, need_dX)
 
-        def kernel(rows: slice) -> tuple[np.ndarray, np.ndarray | None]:
+        def gradients_of(rows: slice) -> tuple[np.ndarray, np.ndarray | None]:
+            """These rows' dW and db (summed over the batch afterwards); their dX written in place."""
             db = dY[rows].sum(axis=(0, 2, 3)) if self.bias else None  # (F,)
             if need_dX:
                 input_grad_into(rows, dX[rows])
             return weight_grad(rows), db
 
-        partials = map_batch(kernel, n, 2 * dY.size * self.in_channels * self.k**2)
+        partials = map_batch(gradients_of, n, 2 * dY.size * self.in_channels * self.k**2)
         self.grads["W"][...] = sum(dW for dW, _ in partials)
         if self.bias:
             self.grads["b"][...] = sum(db for _, db in partials)

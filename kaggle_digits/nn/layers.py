@@ -16,8 +16,8 @@ class Layer:
     fills `grads` in place. Inference (`training=False`) keeps nothing, so prediction holds no activations."""
 
     kind: ClassVar[str] = ""
-    needs_rng: ClassVar[bool] = False  # constructor takes rng= and dtype=
-    frozen: bool = False  # with training=True: inference maths (no dropout, running statistics), kept for backward
+    takes_rng: ClassVar[bool] = False  # its constructor draws from rng= (initial weights, dropout masks) in dtype=
+    inference_maths: bool = False  # with training=True: no dropout, running statistics, and still kept for backward
     params: dict[str, np.ndarray]
     grads: dict[str, np.ndarray]
     buffers: dict[str, np.ndarray]  # state that is saved but not trained (BatchNorm's running statistics)
@@ -61,7 +61,7 @@ class Dense(Layer):
     """Affine map Y = X W + b."""
 
     kind = "dense"
-    needs_rng = True
+    takes_rng = True
 
     def __init__(self, n_in: int, n_out: int, init: str = "he", *, rng: np.random.Generator, dtype=np.float32):
         super().__init__()
@@ -94,12 +94,12 @@ class ReLU(Layer):
         if training:
             self.mask = np.empty(X.shape, bool)  # (N, ...)
 
-        def kernel(rows: slice) -> None:
+        def relu(rows: slice) -> None:
             np.maximum(X[rows], 0, out=Y[rows])
             if training:
                 np.greater(X[rows], 0, out=self.mask[rows])
 
-        map_batch(kernel, len(X), X.size)
+        map_batch(relu, len(X), X.size)
         return Y
 
     def backward(self, dY, need_dX=True):
@@ -112,7 +112,7 @@ class Dropout(Layer):
     """Inverted dropout: zero a `rate` fraction in training and rescale, so inference is the identity."""
 
     kind = "dropout"
-    needs_rng = True
+    takes_rng = True
 
     def __init__(self, rate: float, *, rng: np.random.Generator, dtype=np.float32):
         super().__init__()
@@ -121,7 +121,7 @@ class Dropout(Layer):
         self.rate, self.rng, self.dtype = rate, rng, dtype
 
     def forward(self, X, training=False):
-        if not training or self.rate == 0 or self.frozen:
+        if not training or self.rate == 0 or self.inference_maths:
             self.mask = None
             return X
         keep = self.rng.random(X.shape, dtype=np.float32) >= self.rate  # (N, ...)

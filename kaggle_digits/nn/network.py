@@ -60,21 +60,21 @@ class Network(Classifier):
             delta = self.layers[i].backward(delta, need_dX=i > 0)
 
     @contextlib.contextmanager
-    def frozen(self) -> Iterator[None]:
+    def inference_maths(self) -> Iterator[None]:
         """Within: forward(training=True) computes what inference computes (no dropout, BatchNorm on its running
         statistics) but keeps what backward needs, so gradients can be taken of the predicting network."""
         for layer in self.layers:
-            layer.frozen = True
+            layer.inference_maths = True
         try:
             yield
         finally:
             for layer in self.layers:
-                layer.frozen = False
+                layer.inference_maths = False
 
     def input_gradient(self, X: np.ndarray, direction: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(d(direction · logits)/dX, logits) for each row of X: how each pixel moves a chosen mix of the logits
         (e.g. +1 on the predicted class, -1 on the true one), the network as it predicts. Shapes (N, 784), (N, 10)."""
-        with self.frozen():
+        with self.inference_maths():
             logits = self.forward(X, training=True)  # (N, 10), caching for backward
             delta = direction.astype(logits.dtype)  # (N, 10)
             for layer in reversed(self.layers):
@@ -125,7 +125,7 @@ def build_network(spec: dict[str, Any], rng: np.random.Generator, dtype=np.float
     for entry in spec["layers"]:
         kwargs = {k: v for k, v in entry.items() if k != "type"}
         cls = LAYER_TYPES[entry["type"]]
-        if cls.needs_rng:
+        if cls.takes_rng:
             kwargs.update(rng=rng, dtype=dtype)
         layers.append(cls(**kwargs))
     return Network(layers, tuple(spec["input_shape"]))

@@ -31,7 +31,7 @@ class MaxPool2D(Layer):
             self.masks = np.empty((s * s, *Y.shape), bool)  # (s*s, N, C, Ho, Wo): where each window's max sits
             self.ties = np.empty_like(Y)  # (N, C, Ho, Wo): 1 unless values tie
 
-        def kernel(rows: slice) -> None:
+        def max_of_windows(rows: slice) -> None:
             views = self._offsets(X[rows])
             np.copyto(Y[rows], views[0])
             for view in views[1:]:
@@ -41,18 +41,18 @@ class MaxPool2D(Layer):
                     np.equal(view, Y[rows], out=mask)
                 np.add.reduce(self.masks[:, rows], axis=0, dtype=X.dtype, out=self.ties[rows])
 
-        map_batch(kernel, n, X.size)
+        map_batch(max_of_windows, n, X.size)
         return Y
 
     def backward(self, dY, need_dX=True):
         dX = np.zeros(self.shape, dtype=dY.dtype)  # (N, C, H, W); a ragged edge gets no gradient
 
-        def kernel(rows: slice) -> None:
+        def route_to_maxima(rows: slice) -> None:
             share = dY[rows] / self.ties[rows]  # (n, C, Ho, Wo)
             for view, mask in zip(self._offsets(dX[rows]), self.masks[:, rows], strict=True):
                 np.multiply(share, mask, out=view)
 
-        map_batch(kernel, len(dY), dX.size)
+        map_batch(route_to_maxima, len(dY), dX.size)
         return dX
 
     def spec(self):

@@ -23,7 +23,7 @@ class StridedConv2D(Layer):
     """Cross-correlation with F filters of C x k x k at stride s, zero padding p: Ho = (H + 2p - k) // s + 1."""
 
     kind = "strided_conv2d"
-    needs_rng = True
+    takes_rng = True
 
     def __init__(
         self,
@@ -57,13 +57,13 @@ class StridedConv2D(Layer):
         Y = np.empty((n, F, ho, wo), X.dtype)  # (N, F, Ho, Wo)
         W2 = self.params["W"].reshape(F, -1)  # (F, C*k*k)
 
-        def kernel(rows: slice) -> None:
+        def convolve(rows: slice) -> None:
             np.copyto(cols[rows].reshape(windows[rows].shape), windows[rows])
             np.matmul(W2, cols[rows], out=Y[rows].reshape(-1, F, ho * wo))  # (n, F, L)
             if self.bias:
                 Y[rows] += self.params["b"][:, None, None]
 
-        map_batch(kernel, n, Y.size * C * k * k)
+        map_batch(convolve, n, Y.size * C * k * k)
         if training:
             self.cols = cols
         return Y
@@ -76,7 +76,7 @@ class StridedConv2D(Layer):
         W2 = self.params["W"].reshape(F, -1)  # (F, C*k*k)
         dXp = np.zeros(self.padded_shape, dY.dtype) if need_dX else None  # (N, C, H+2p, W+2p)
 
-        def kernel(rows: slice) -> tuple[np.ndarray, np.ndarray | None]:
+        def gradients_of(rows: slice) -> tuple[np.ndarray, np.ndarray | None]:
             dW = np.matmul(dY2[rows], self.cols[rows].transpose(0, 2, 1)).sum(axis=0)  # (F, C*k*k)
             db = dY[rows].sum(axis=(0, 2, 3)) if self.bias else None  # (F,)
             if need_dX:
@@ -86,7 +86,7 @@ class StridedConv2D(Layer):
                         dXp[rows, :, i : i + s * ho : s, j : j + s * wo : s] += dcols[:, :, i, j]
             return dW, db
 
-        partials = map_batch(kernel, n, 2 * dY.size * C * k * k)
+        partials = map_batch(gradients_of, n, 2 * dY.size * C * k * k)
         self.grads["W"][...] = sum(dW for dW, _ in partials).reshape(self.params["W"].shape)
         if self.bias:
             self.grads["b"][...] = sum(db for _, db in partials)
