@@ -46,9 +46,8 @@ bench: $(STAMP)  ## NumPy vs PyTorch CPU on data/train.csv (installs torch==2.13
 	$(BIN)/python benchmarks/bench_train.py --preset cnn --limit 12800 $(ARGS)
 	$(BIN)/python benchmarks/profile_layers.py --preset cnn
 
-bench-smoke: $(STAMP)  ## run the benchmark scripts tiny, to see they still work (they check their own results)
-	$(BIN)/python benchmarks/profile_layers.py --preset cnn --batch-size 16 --steps 2
-	$(BIN)/python benchmarks/conv_variants.py --images 4
+bench-smoke: $(STAMP)  ## run every benchmark script tiny on the bundled sample, to see each still works
+	bash benchmarks/smoke.sh $(BIN)/python
 
 clean:  ## remove build and cache artefacts (build/, caches); .venv, runs and submissions are kept
 	rm -rf build *.egg-info .pytest_cache .ruff_cache

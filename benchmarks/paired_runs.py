@@ -47,7 +47,8 @@ def main() -> None:
     parser.add_argument("second", type=Path)
     args = parser.parse_args()
     runs = [load_run(path) for path in (args.first, args.second)]
-    kept = [load_held_out(run.path) for run in runs]
+    train = load_train(runs[0].record.data.folder)
+    kept = [load_held_out(run.path, len(train)) for run in runs]
     if any(scored is None for scored in kept):
         raise SystemExit("both runs must have kept their held-out predictions (heldout.npz)")
     first, second = kept
@@ -56,7 +57,7 @@ def main() -> None:
     folds = [(run.record.folds, split_seed(run.record.config)) for run in runs]
     if folds[0] != folds[1]:
         raise SystemExit(f"the runs split differently (folds, split seed): {folds[0]} against {folds[1]}")
-    labels = load_train(runs[0].record.data.folder).labels[first.rows]  # (M,)
+    labels = train.labels[first.rows]  # (M,)
     hits = [scored.proba.argmax(axis=1) == labels for scored in kept]  # 2 x (M,)
     both = (first.proba + second.proba).argmax(axis=1) == labels  # (M,)
     for run, hit in zip(runs, hits, strict=True):

@@ -42,3 +42,10 @@ def test_help_lists_every_target():
     done = subprocess.run(["make", "help"], cwd=ROOT, check=True, capture_output=True, text=True)
     for target in ("demo", "test", "clean", "delete-runs", "bench", "submit"):
         assert f"make {target} " in done.stdout
+
+
+def test_bench_smoke_runs_every_benchmark_script():
+    root = Path(__file__).parent.parent
+    smoke = (root / "benchmarks" / "smoke.sh").read_text()
+    scripts = sorted(p.name for p in (root / "benchmarks").glob("*.py"))
+    assert scripts and [name for name in scripts if f"benchmarks/{name}" not in smoke] == []
