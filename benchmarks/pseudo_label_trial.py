@@ -22,8 +22,8 @@ from kaggle_digits.allocator import keep_large_allocations
 from kaggle_digits.data import load_test, load_train
 from kaggle_digits.nn.network import Ensemble, build_network
 from kaggle_digits.nn.serialize import load_model
-from kaggle_digits.pipeline.plan import generators, plan_parts
 from kaggle_digits.pipeline.parts import augmentation
+from kaggle_digits.pipeline.plan import generators, plan_parts
 from kaggle_digits.runfolder.folder import read_record
 from kaggle_digits.runfolder.record import wilson_interval
 from kaggle_digits.training.architecture import architecture
