@@ -20,6 +20,8 @@ from ..training.config import TrainConfig
 from ..training.presets import preset_config, preset_members
 
 PathLike = str | os.PathLike[str]
+# A run's own options, apart from its configuration's settings.
+RUN_OPTIONS = ("runs_dir", "submissions_dir", "ensemble", "folds", "estimate_from", "jobs", "name", "note")
 SETTINGS = tuple(f.name for f in dataclasses.fields(TrainConfig) if f.name not in ("preset", "notes"))
 
 
