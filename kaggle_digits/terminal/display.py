@@ -99,12 +99,12 @@ def blend_table(plan: BlendPlan, outcome: TrainOutcome | None) -> Table:
     """A blend: each member with its weight, the rows they share, the estimate, and where the blend went."""
     table = Table(title="Blend", title_justify="left", box=box.SIMPLE_HEAD)
     table.add_column("run", no_wrap=True)
-    for column in ("preset", "kind", "its estimate", "weight"):
-        table.add_column(column, justify="left" if column in ("preset", "kind") else "right")
+    for column in ("preset", "kind", "estimate", "weight"):
+        table.add_column(column, justify="left" if column in ("preset", "kind") else "right", no_wrap=True)
     for member, weight in zip(plan.members, plan.weights, strict=True):
         r = member.run.record
         own = r.estimate or r.selected
-        views = f" · {r.tta} views" if r.tta > 1 else ""
+        views = f", {r.tta} views" if r.tta > 1 else ""
         table.add_row(
             esc(member.run.path.name),
             r.preset,
