@@ -14,7 +14,15 @@ from ..errors import ConfigError, KaggleDigitsError
 from ..files import atomic_write_text
 from ..pipeline.plan import dev_split
 from ..plots import confusion_figure, misclassified_figure, save_figure
-from ..runfolder.folder import CONFUSION_FILE, EVALUATION_FILE, HeldOut, TrainedRun, load_held_out, run_train_data
+from ..runfolder.folder import (
+    CONFUSION_FILE,
+    EVALUATION_FILE,
+    HeldOut,
+    TrainedRun,
+    load_held_out,
+    mistakes_picture_file,
+    run_train_data,
+)
 from .curves import held_out_name, run_curves
 
 
@@ -178,7 +186,7 @@ def misclassified_picture(
     """Save a grid of the most confident held-out mistakes (see `find_mistakes`) as a PNG."""
     found = find_mistakes(run, limit, true_digit, predicted_digit)
     suffix = "".join(f"-{n}{d}" for n, d in (("true", true_digit), ("pred", predicted_digit)) if d is not None)
-    path = out or run.path / f"misclassified{suffix}.png"
+    path = out or mistakes_picture_file(run.path, suffix)
     if len(found.images):
         save_figure(found.figure(), path)
     return MisclassifiedOutcome(

@@ -13,7 +13,7 @@ from ..nn.attribution import occlusion, saliency
 from ..nn.network import Classifier, Ensemble
 from ..pipeline.plan import fold_ids
 from ..plots import attribution_figure, save_figure
-from ..runfolder.folder import TrainedRun, run_train_data
+from ..runfolder.folder import TrainedRun, mistakes_picture_file, run_train_data
 from .evaluation import MisclassifiedOutcome, Mistakes, find_mistakes
 
 WHY_LIMIT = 16  # mistakes explained when no --limit is given: three panels each
@@ -95,7 +95,7 @@ def why_picture(
     found = find_mistakes(run, limit, true_digit, predicted_digit)
     explained = explain_found(run, found)
     suffix = "".join(f"-{n}{d}" for n, d in (("true", true_digit), ("pred", predicted_digit)) if d is not None)
-    path = out or run.path / f"misclassified-why{suffix}.png"
+    path = out or mistakes_picture_file(run.path, suffix, why=True)
     if len(found.images):
         save_figure(explained.figure(), path)
     outcome = MisclassifiedOutcome(

@@ -11,7 +11,7 @@ import numpy as np
 from ..errors import KaggleDigitsError
 from ..handwriting import load_digit_picture
 from ..nn.network import with_views
-from ..runfolder.folder import TrainedRun
+from ..runfolder.folder import TrainedRun, why_picture_file
 from .explain import why_digit
 
 
@@ -52,7 +52,7 @@ def read_digits(
     for file, image, p in zip(files, images, proba, strict=True):
         out = None
         if why:
-            out = run.path / f"why-{Path(file).stem}.png"
+            out = why_picture_file(run.path, Path(file).stem)
             why_digit(run, image, Path(file).name, out)
         found.append(ReadDigit(Path(file), image, p, out))
     return found, problems

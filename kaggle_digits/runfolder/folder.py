@@ -52,6 +52,16 @@ def predictions_file(run_dir: Path, index: int) -> Path:
     return run_dir / f"predictions{index}.npz"
 
 
+def mistakes_picture_file(run_dir: Path, suffix: str, why: bool = False) -> Path:
+    """`misclassified` (with `--why`: `misclassified-why`) and the digits it was narrowed to, as a picture."""
+    return run_dir / f"misclassified{'-why' if why else ''}{suffix}.png"
+
+
+def why_picture_file(run_dir: Path, what: str) -> Path:
+    """The maps behind one reading: `what` is `test-17`, `train-5` or a photo's file name without its suffix."""
+    return run_dir / f"why-{what}.png"
+
+
 def lock_file(run_dir: Path) -> Path:
     return Path(run_dir) / LOCK_FILE
 

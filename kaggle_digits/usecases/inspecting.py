@@ -23,7 +23,7 @@ from ..inspection.own_digits import ReadDigit, read_digits
 from ..inspection.show import ShownDigit, digit_with_prediction
 from ..pipeline.finish import predict_run
 from ..places import RUNS_DIR, SUBMISSIONS_DIR
-from ..runfolder.folder import MODEL_FILE, TrainedRun, load_run, resolve_run
+from ..runfolder.folder import MODEL_FILE, TrainedRun, load_run, resolve_run, why_picture_file
 from ..runfolder.listing import RunRow, list_runs
 from ..runfolder.record import DataSource
 
@@ -89,7 +89,7 @@ def digit(
 
 def explain_digit(found: ShownDigit, from_train: bool, image_id: int) -> tuple[Path, Explained]:
     """The maps of the pixels behind one digit's reading, written in its run's folder."""
-    out = found.run.path / f"why-{'train' if from_train else 'test'}-{image_id}.png"
+    out = why_picture_file(found.run.path, f"{'train' if from_train else 'test'}-{image_id}")
     return out, why_digit(found.run, found.image, found.caption, out, found.label)
 
 
