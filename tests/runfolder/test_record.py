@@ -81,6 +81,19 @@ def test_a_record_written_by_0_2_0_still_reads(runner, in_tmp, blob_dir):
     assert runner.invoke(app, ["evaluate", str(run_dir)]).exit_code == 0
 
 
+def test_a_record_written_before_blends_still_reads(runner, in_tmp, blob_dir):
+    """Format 3: no member digests or weights; paths relative to the run folder, as now."""
+    run_dir = train(runner, blob_dir)
+    values = json.loads((run_dir / "metrics.json").read_text())
+    assert values["format"] == 4 and values["weights"] == [] and values["member_digests"] == []
+    del values["weights"], values["member_digests"]
+    (run_dir / "metrics.json").write_text(json.dumps(values | {"format": 3}))
+    listed = runner.invoke(app, ["runs"])
+    assert listed.exit_code == 0 and "unreadable" not in listed.stdout
+    result = runner.invoke(app, ["submit", str(run_dir), "--dry-run", "--data-dir", str(blob_dir)])
+    assert result.exit_code == 0 and "Would submit it to" in result.stdout, result.output
+
+
 def paths_in(values, prefix=()):
     """Every key path of a JSON object (the first element of a list of objects stands for the rest)."""
     if isinstance(values, dict):
