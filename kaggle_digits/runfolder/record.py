@@ -204,7 +204,7 @@ def check_record(record: RunRecord) -> None:
         len(record.weights) == len(record.combined_from) == len(record.member_digests)
         and all(w >= 0 for w in record.weights)
     ):
-        raise ValueError(f"a blend's {len(record.weights)} weights do not match its {len(record.combined_from)} members")
+        raise ValueError(f"a blend's {len(record.weights)} weights for {len(record.combined_from)} members")
     for part in record.parts:
         if part.kind not in PART_KINDS or part.epochs_done < 0 or part.index < 0 or part.threads < 0:
             raise ValueError(f"part {part.index} has kind {part.kind!r}, {part.epochs_done} epochs done")
