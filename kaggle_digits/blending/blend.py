@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from ..data import Digits, load_test
-from ..errors import ConfigError, KaggleDigitsError
+from ..errors import KaggleDigitsError
 from ..nn.network import with_views
 from ..nn.serialize import load_model
 from ..pipeline.finish import TrainOutcome, claim_submission
@@ -82,15 +82,6 @@ class BlendPlan:
     notes: list[str] = field(default_factory=list)
 
 
-NAME_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
-
-
-def check_blend_name(name: str | None) -> None:
-    """A blend's name becomes part of a folder and a file name: letters, digits, '.', '_' and '-', up to 60."""
-    if name is not None and not (0 < len(name) <= 60 and set(name) <= NAME_CHARACTERS and name[0] != "."):
-        raise ConfigError({"name": name}, "use up to 60 letters, digits, '.', '_' or '-', not starting with '.'")
-
-
 def blend_runs(
     named: list[str | os.PathLike[str]],
     runs_root: str | os.PathLike[str] = RUNS_DIR,
@@ -99,8 +90,12 @@ def blend_runs(
     """Check the named runs and work out the blend; writes nothing (a dry run shows this plan)."""
     runs = member_runs(named, runs_root)
     train = run_train_data(runs[0].record, runs[0].path.name, "cannot blend it")
-    test_path = runs[0].record.data.folder
-    test = load_test(test_path)
+    test = load_test(runs[0].record.data.folder)
+    if test.fingerprint != runs[0].record.data.test_fingerprint:
+        raise KaggleDigitsError(
+            f"{test.path}: changed since its runs predicted it (fingerprint {test.fingerprint}, was "
+            f"{runs[0].record.data.test_fingerprint}); blend runs of the test.csv they predicted"
+        )
     members = sorted((load_member(run, train, test) for run in runs), key=member_order)
     return plan_blend(members, train, select)
 
@@ -114,7 +109,7 @@ def member_runs(named: list[str | os.PathLike[str]], runs_root: str | os.PathLik
     for given in named:
         path = resolve_run(given, runs_root)
         record = read_record(path)
-        inside = [Path(p) for p in record.combined_from] if record.combined_from and _is_blend(path) else [path]
+        inside = [Path(p) for p in record.combined_from] if record.is_blend else [path]
         for member in inside:
             if member != path:
                 if not (member / METRICS_FILE).is_file():
@@ -136,11 +131,6 @@ def member_runs(named: list[str | os.PathLike[str]], runs_root: str | os.PathLik
         if run.record.data.test_fingerprint != first.record.data.test_fingerprint:
             raise KaggleDigitsError(f"{run.path}: predicted another test.csv than {first.path}; cannot blend them")
     return runs
-
-
-def _is_blend(path: Path) -> bool:
-    """A blend keeps no model of its own (an ensemble of runs from before blends did, and stays one run)."""
-    return not (path / MODEL_FILE).is_file()
 
 
 def _check_finished(path: Path, record: RunRecord) -> None:

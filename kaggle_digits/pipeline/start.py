@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import ConfigError
 from ..places import RUNS_DIR, SUBMISSIONS_DIR
-from ..runfolder.folder import new_run_dir, read_record, resolve_run, timestamp, writable_folder, write_record
+from ..runfolder.folder import (
+    check_run_name,
+    new_run_dir,
+    read_record,
+    resolve_run,
+    timestamp,
+    writable_folder,
+    write_record,
+)
 from ..runfolder.record import DataSource, Estimate, RunRecord
 from ..training.config import RUN_RULES, TrainConfig, check_field, network_count
 from ..training.presets import PRESETS
@@ -34,9 +41,6 @@ class TrainRequest:
     @property
     def networks(self) -> int:
         return network_count(self.members, self.folds)
-
-
-RUN_NAME = re.compile(r"\w[\w.+-]{0,79}")  # one folder name: no separator, not hidden, not a flag
 
 
 def start_run(request: TrainRequest) -> tuple[Path, RunRecord]:
@@ -80,12 +84,7 @@ def check_request(request: TrainRequest) -> None:
         raise ConfigError(
             {"estimate_from": request.estimate_from}, "only for a final fit on every row; add {dev_size} 0"
         )
-    if request.name and not RUN_NAME.fullmatch(request.name):
-        raise ConfigError(
-            {"name": request.name},
-            "a run name is one folder name of up to 80 letters, digits, '.', '_', '+' or '-', starting with a "
-            "letter or digit",
-        )
+    check_run_name(request.name)
 
 
 def borrowed_estimate(request: TrainRequest) -> Estimate | None:

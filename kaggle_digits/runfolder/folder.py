@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import tempfile
 import time
 import zipfile
@@ -79,6 +80,19 @@ class TrainedRun(Run):
     """A finished run with its model loaded (a network, or an ensemble of them)."""
 
     model: Model
+
+
+RUN_NAME = re.compile(r"\w[\w.+-]{0,79}")  # one folder name: no separator, not hidden, not a flag
+
+
+def check_run_name(name: str) -> None:
+    """A name given to a run (`train --name`, `ensemble --name`) becomes part of its folder and its CSV."""
+    if name and not RUN_NAME.fullmatch(name):
+        raise ConfigError(
+            {"name": name},
+            "a run name is one folder name of up to 80 letters, digits, '.', '_', '+' or '-', starting with a "
+            "letter or digit",
+        )
 
 
 def timestamp() -> str:

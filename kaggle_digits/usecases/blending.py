@@ -5,9 +5,10 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from ..blending.blend import BlendPlan, blend_runs, check_blend_name, write_blend
+from ..blending.blend import BlendPlan, blend_runs, write_blend
 from ..pipeline.finish import TrainOutcome
 from ..places import RUNS_DIR, SUBMISSIONS_DIR
+from ..runfolder.folder import check_run_name
 from ..runfolder.record import Estimate
 
 
@@ -36,6 +37,6 @@ def ensemble(
     name: str | None = None,
 ) -> Blended:
     """Blend finished runs into a new run, or with `dry_run` only show what the blend would be."""
-    check_blend_name(name)
+    check_run_name(name or "")
     plan = blend_runs(named, runs_root, select)
     return Blended(plan, None if dry_run else write_blend(plan, runs_root, submissions_dir, name or ""))

@@ -254,6 +254,10 @@ def damage(how: str) -> list[str]:
         (dev / "model.npz").write_bytes(b"")
     elif how == "other data":
         return [str(a), str(run("other", "runs-other"))]
+    elif how == "test.csv changed":
+        test = pd.read_csv("data/test.csv")
+        test.iloc[0, 0] = 255 - test.iloc[0, 0]
+        test.to_csv("data/test.csv", index=False)
     return [str(a), str(dev)]
 
 
@@ -266,6 +270,7 @@ def damage(how: str) -> list[str]:
         ("no model", "model.npz: missing from this finished run"),
         ("damaged model", "model.npz"),
         ("other data", "trained on other data than"),
+        ("test.csv changed", "test.csv: changed since its runs predicted it"),
     ],
 )
 def test_a_member_that_cannot_be_blended_is_one_line_and_nothing_is_written(project, how, message):
@@ -280,7 +285,7 @@ def test_a_member_that_cannot_be_blended_is_one_line_and_nothing_is_written(proj
     [
         (["folds-a"], "name at least two finished runs"),
         (["folds-a", "folds-a"], "named twice"),
-        (["folds-a", "dev", "--name", "../x"], "--name ../x"),
+        (["folds-a", "dev", "--name", "../x"], "--name ../x: a run name is one folder name"),
     ],
 )
 def test_asking_for_a_blend_that_cannot_be_is_one_line(project, args, message):
