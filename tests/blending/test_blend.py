@@ -275,9 +275,14 @@ def damage(how: str) -> list[str]:
 )
 def test_a_member_that_cannot_be_blended_is_one_line_and_nothing_is_written(project, how, message):
     members = damage(how)
-    before = tree(project)
+    before = written(project)
     one_line(blend(*members), message)
-    assert tree(project) == before
+    assert written(project) == before
+
+
+def written(project: Path) -> dict[str, bytes]:
+    """The project's files, but for the CSV parser's cache (kept up to date with a changed CSV by design)."""
+    return {name: data for name, data in tree(project).items() if not name.endswith(".cache.npz")}
 
 
 @pytest.mark.parametrize(
