@@ -291,6 +291,10 @@ def written(project: Path) -> dict[str, bytes]:
         (["folds-a"], "name at least two finished runs"),
         (["folds-a", "folds-a"], "named twice"),
         (["folds-a", "dev", "--name", "../x"], "--name ../x: a run name is one folder name"),
+        (
+            ["folds-a", "full", "--select"],
+            "trained on every row (a full fit); no row was held out by every member; selection",
+        ),
     ],
 )
 def test_asking_for_a_blend_that_cannot_be_is_one_line(project, args, message):
