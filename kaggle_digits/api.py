@@ -180,7 +180,7 @@ def runs(runs_dir: PathLike = RUNS_DIR, sort: str = "newest") -> pd.DataFrame:
             {
                 "run": row.path.name,
                 "status": row.status,
-                "preset": r.preset if r else None,
+                "preset": ("blend" if r.is_blend else r.preset) if r else None,
                 "data": r.data.source if r else None,
                 "folds": r.folds if r else None,
                 "members": r.members if r else None,
