@@ -12,6 +12,7 @@ from matplotlib.figure import Figure
 from ..constants import N_CLASSES
 from ..errors import ConfigError, KaggleDigitsError
 from ..files import atomic_write_text
+from ..pipeline.curves import held_out_name, run_curves
 from ..pipeline.plan import dev_split
 from ..plots import confusion_figure, misclassified_figure, save_figure
 from ..runfolder.folder import (
@@ -23,7 +24,6 @@ from ..runfolder.folder import (
     mistakes_picture_file,
     run_train_data,
 )
-from .curves import held_out_name, run_curves
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,6 @@ import numpy as np
 from ..data import Digits, load_test
 from ..errors import ConfigError
 from ..files import sha256_file
-from ..inspection.curves import run_curves
 from ..nn.network import Ensemble, Model, Network, with_views
 from ..nn.serialize import load_model, save_model
 from ..runfolder.critical import critical_section
@@ -23,6 +22,7 @@ from ..runfolder.folder import MODEL_FILE, HeldOut, remove_leftovers, save_held_
 from ..runfolder.record import RunRecord
 from ..submission import write_submission
 from ..training.config import check_field
+from .curves import run_curves
 from .plan import Part
 from .predictions import combined_held_out, combined_test, part_predictions
 from .scoring import estimates

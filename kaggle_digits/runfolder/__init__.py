@@ -1,1 +1,1 @@
-"""A run folder: its layout, its record, its lock, and finding and listing runs (the one place that knows the files)."""
+"""A run folder: its layout, its record, its lock, and finding runs (the one place that knows its files)."""

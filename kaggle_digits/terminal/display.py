@@ -11,9 +11,9 @@ from rich.text import Text
 from ..blending.blend import BlendPlan
 from ..competition.submit import SubmissionRow
 from ..inspection.evaluation import ClassReport
+from ..inspection.listing import RunRow
 from ..pipeline.finish import TrainOutcome
 from ..progress import esc
-from ..runfolder.listing import RunRow
 from ..training.config import TrainConfig
 
 WIDE_TABLE = 170  # terminal columns from which the runs table fits on one line a run; narrower: two lines a run

@@ -8,11 +8,11 @@ from typing import Annotated, Literal
 import typer
 
 from ..errors import KaggleDigitsError
-from ..inspection.curves import held_out_name
+from ..inspection.listing import SORTS
+from ..pipeline.curves import held_out_name
 from ..places import RUNS_DIR
 from ..plots import show_png
 from ..progress import ToolConsole, esc
-from ..runfolder.listing import SORTS
 from ..usecases import inspecting, training
 from .app import RunArg, RunOption, RunsDir, app, chosen_run, console, given, one_of
 from .digits import digit_text, top_probabilities

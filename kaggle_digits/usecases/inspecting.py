@@ -9,7 +9,6 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 
-from ..inspection.curves import run_curves_figure
 from ..inspection.evaluation import (
     EvaluationOutcome,
     MisclassifiedOutcome,
@@ -19,12 +18,13 @@ from ..inspection.evaluation import (
     misclassified_picture,
 )
 from ..inspection.explain import WHY_LIMIT, Explained, explain_mistakes, why_digit, why_picture
+from ..inspection.listing import RunRow, list_runs
 from ..inspection.own_digits import ReadDigit, read_digits
 from ..inspection.show import ShownDigit, digit_with_prediction
+from ..pipeline.curves import run_curves_figure
 from ..pipeline.finish import predict_run
 from ..places import RUNS_DIR, SUBMISSIONS_DIR
 from ..runfolder.folder import MODEL_FILE, TrainedRun, load_run, resolve_run, why_picture_file
-from ..runfolder.listing import RunRow, list_runs
 from ..runfolder.record import DataSource
 
 PathLike = str | os.PathLike[str]

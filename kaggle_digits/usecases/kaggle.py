@@ -18,8 +18,8 @@ from ..competition.submit import (
     wait_for_score,
 )
 from ..errors import KaggleDigitsError
+from ..inspection.listing import remember_scores
 from ..places import DATA_DIR, RUNS_DIR
-from ..runfolder.listing import remember_scores
 
 PathLike = str | os.PathLike[str]
 

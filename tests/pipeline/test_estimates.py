@@ -12,6 +12,7 @@ from test_resume import arrays, stop_at
 from kaggle_digits.data import load_train, stratified_folds
 from kaggle_digits.errors import KaggleDigitsError
 from kaggle_digits.inspection.evaluation import dev_predictions
+from kaggle_digits.inspection.listing import SCORES_FILE, list_runs, remember_scores
 from kaggle_digits.nn.augment import shift_images
 from kaggle_digits.nn.network import ViewAveraged, with_views
 from kaggle_digits.nn.serialize import load_model
@@ -19,7 +20,6 @@ from kaggle_digits.pipeline.plan import fold_ids
 from kaggle_digits.pipeline.start import TrainRequest
 from kaggle_digits.pipeline.train import RunInterrupted, resume_run, train_run
 from kaggle_digits.runfolder.folder import load_run, read_record
-from kaggle_digits.runfolder.listing import SCORES_FILE, list_runs, remember_scores
 from kaggle_digits.runfolder.record import DataSource, wilson_interval
 from kaggle_digits.terminal.cli import app
 from kaggle_digits.training.presets import preset_config

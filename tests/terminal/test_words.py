@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
+from kaggle_digits.inspection.listing import list_runs
 from kaggle_digits.pipeline import parts as train_job
 from kaggle_digits.plots import curves_figure
 from kaggle_digits.progress import TrainingProgress
-from kaggle_digits.runfolder.listing import list_runs
 from kaggle_digits.terminal.cli import app
 from kaggle_digits.terminal.display import describe, runs_table
 from kaggle_digits.training.fit import TrainEvent

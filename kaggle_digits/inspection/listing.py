@@ -14,8 +14,8 @@ from ..competition.kaggle_api import RemoteSubmission
 from ..errors import ConfigError, KaggleDigitsError
 from ..files import atomic_write_text, read_json_object
 from ..places import RUNS_DIR
-from .folder import run_status, scan_runs
-from .record import RunRecord
+from ..runfolder.folder import run_status, scan_runs
+from ..runfolder.record import RunRecord
 
 SCORES_FILE = "kaggle-submissions.json"
 SORTS = ("newest", "estimate")
