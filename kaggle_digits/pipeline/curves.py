@@ -12,8 +12,8 @@ from ..runfolder.record import RunRecord
 
 
 def held_out_name(record: RunRecord) -> str:
-    """What a run's held-out rows are called: its dev split, or every row out-of-fold."""
-    return "out-of-fold" if record.folds else "dev"
+    """What a run's held-out rows are called: its dev split, every row out-of-fold, or a blend's shared rows."""
+    return "shared held-out" if record.is_blend else "out-of-fold" if record.folds else "dev"
 
 
 def part_name(record: RunRecord, index: int) -> str:

@@ -77,9 +77,10 @@ class Run:
 
 @dataclass(frozen=True)
 class TrainedRun(Run):
-    """A finished run with its model loaded (a network, or an ensemble of them)."""
+    """A finished run with its model loaded (a network, or an ensemble of them; None for a blend looked at without
+    one: its held-out rows are in its folder, its model is its members')."""
 
-    model: Model
+    model: Model | None
 
 
 RUN_NAME = re.compile(r"\w[\w.+-]{0,79}")  # one folder name: no separator, not hidden, not a flag
@@ -206,22 +207,25 @@ def stopped_hint(path: Path, status: str) -> str:
     return f"finish it with `kaggle-digits train --resume {path}`, or delete the folder"
 
 
-def load_run(run_dir: Path) -> TrainedRun:
-    """Reload a finished run's record and model; an unfinished run or a corrupt file is a one-line error."""
+def load_run(run_dir: Path, model: bool = True) -> TrainedRun:
+    """Reload a finished run's record and model (a blend's only without `model`: it has none of its own); an
+    unfinished run or a corrupt file is a one-line error."""
     record = read_record(run_dir)
     status = run_status(run_dir, record)
     if status != "finished":
         raise KaggleDigitsError(
             f"{run_dir}: this run is {status} and has no model yet; {stopped_hint(run_dir, status)}"
         )
+    if record.is_blend and not model:
+        return TrainedRun(run_dir, record, None)
     if record.is_blend:
         members = ", ".join(Path(p).name for p in record.combined_from)
         raise KaggleDigitsError(f"{run_dir}: a blend has no model of its own; use one of its members ({members})")
     if not (run_dir / MODEL_FILE).is_file():
         raise KaggleDigitsError(f"{run_dir}: {MODEL_FILE} is missing from this finished run; train it again")
     remove_leftovers(run_dir)
-    model, _ = load_model(run_dir / MODEL_FILE)
-    return TrainedRun(run_dir, record, model)
+    network, _ = load_model(run_dir / MODEL_FILE)
+    return TrainedRun(run_dir, record, network)
 
 
 def remove_leftovers(run_dir: Path) -> None:

@@ -51,7 +51,7 @@ def misclassified(
     runs_dir: RunsDir = RUNS_DIR,
 ) -> None:
     """A PNG grid of the held-out images the model gets wrong, most confident mistakes first."""
-    loaded = inspecting.finished_run(chosen_run(ctx, alias, run), runs_dir)
+    loaded = inspecting.finished_run(chosen_run(ctx, alias, run), runs_dir, model=why)
     limit = limit if given(ctx, "limit") else None
     outcome, explained = inspecting.mistakes(loaded, limit, true_digit=true, predicted_digit=pred, out=out, why=why)
     rows = held_out_name(loaded.record)
@@ -71,7 +71,7 @@ def misclassified(
 @app.command()
 def evaluate(ctx: typer.Context, alias: RunArg = None, run: RunOption = None, runs_dir: RunsDir = RUNS_DIR) -> None:
     """Per-class precision/recall/F1 on the held-out rows; confusion.png and curves.png in the run folder."""
-    loaded = inspecting.finished_run(chosen_run(ctx, alias, run), runs_dir)
+    loaded = inspecting.finished_run(chosen_run(ctx, alias, run), runs_dir, model=False)
     outcome = inspecting.evaluate(loaded)
     rows = held_out_name(loaded.record)
     console.print(class_report_table(outcome.report, outcome.accuracy, f"{loaded.path.name} on its {rows} rows", rows))

@@ -31,9 +31,10 @@ PathLike = str | os.PathLike[str]
 MISTAKES_LIMIT = 64  # digits in a grid of mistakes (WHY_LIMIT with their maps)
 
 
-def finished_run(run: PathLike | None = None, runs_dir: PathLike = RUNS_DIR) -> TrainedRun:
-    """A finished run by its folder or its name under `runs_dir`; the newest finished one when none is named."""
-    return load_run(resolve_run(run, runs_dir))
+def finished_run(run: PathLike | None = None, runs_dir: PathLike = RUNS_DIR, model: bool = True) -> TrainedRun:
+    """A finished run by its folder or its name under `runs_dir`; the newest finished one when none is named.
+    Without `model`, a blend too: what looks only at held-out rows (evaluate, mistakes) needs no model."""
+    return load_run(resolve_run(run, runs_dir), model=model)
 
 
 def runs(runs_dir: PathLike = RUNS_DIR, sort: str = "newest") -> list[RunRow]:

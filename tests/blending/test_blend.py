@@ -185,6 +185,19 @@ def test_a_blend_named_as_a_member_counts_as_its_own_members(project):
     assert again.exit_code == 1 and "named twice (also inside" in again.stderr
 
 
+def test_a_blend_is_evaluated_and_its_mistakes_drawn_from_its_shared_rows(project):
+    assert blend(str(run("folds-a")), str(run("dev"))).exit_code == 0
+    made = newest_blend()
+    evaluated = CliRunner().invoke(app, ["evaluate", "--run", str(made)])
+    assert evaluated.exit_code == 0, evaluated.output
+    record = json.loads((made / "metrics.json").read_text())
+    assert f"shared held-out accuracy {record['estimate']['accuracy']:.4f}" in " ".join(evaluated.output.split())
+    drawn = CliRunner().invoke(app, ["misclassified", "--run", str(made), "--limit", "4"])
+    assert drawn.exit_code == 0 and (made / "misclassified.png").is_file(), drawn.output
+    why = CliRunner().invoke(app, ["misclassified", "--run", str(made), "--why"])
+    one_line(why, "a blend has no model of its own; use one of its members")
+
+
 def test_a_dry_run_shows_the_blend_and_writes_nothing(project):
     before = tree(project)
     result = blend(str(run("folds-a")), str(run("dev")), "--select", "--dry-run")
