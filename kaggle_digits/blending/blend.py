@@ -70,10 +70,8 @@ class BlendPlan:
     """What a blend is before anything is written: members, the rows they share, the estimate and the weights."""
 
     members: list[Member]
-    train: Digits
     rows: np.ndarray  # (M,) the rows every member held out
     weights: np.ndarray  # (K,)
-    select: bool
     estimate: Estimate | None
     selected: Estimate | None  # the in-sample figure selection reached: optimistic, shown beside
     held_out: np.ndarray  # (M, 10) the blend's softmax on the shared rows (nested when selecting)
@@ -212,7 +210,7 @@ def plan_blend(members: list[Member], train: Digits, select: bool) -> BlendPlan:
     elif len(rows):
         estimate = Estimate.from_counts(_right(held, y), len(rows), method)
     test = blended(np.stack([m.test for m in members]), weights)  # (T, 10)
-    return BlendPlan(members, train, rows, weights, select, estimate, selected, held, test, no_estimate, twins(members))
+    return BlendPlan(members, rows, weights, estimate, selected, held, test, no_estimate, twins(members))
 
 
 def twins(members: list[Member]) -> list[str]:

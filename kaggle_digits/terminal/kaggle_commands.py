@@ -47,9 +47,8 @@ def download(
     """Download the competition files with the official Kaggle client, check them, extract atomically."""
     one_of(ctx, "source", "competition")
     one_of(ctx, "source", "verbose")
-    if verbose:
-        say_credentials(competition)
-    outcome = kaggle.download(data_dir, competition, force=force, source=source)
+    client = say_credentials(competition) if verbose else None
+    outcome = kaggle.download(data_dir, competition, force=force, source=source, kaggle=client)
     counts = ", ".join(f"{name} {n:,} rows" for name, n in outcome.rows.items())
     if outcome.downloaded and source is not None:
         console.print(

@@ -35,11 +35,12 @@ def download(
     competition: str = COMPETITION,
     force: bool = False,
     source: PathLike | None = None,
+    kaggle: KaggleClient | None = None,
 ) -> DownloadOutcome:
     """The competition files into `data_dir`: from Kaggle through its client, or from a zip or folder already here."""
     if source is not None:
         return data_from(Path(source), Path(data_dir), force=force)
-    return download_data(client(competition)[0], Path(data_dir), force=force)
+    return download_data(kaggle or client(competition)[0], Path(data_dir), force=force)
 
 
 def submission_plan(
