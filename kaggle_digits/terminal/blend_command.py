@@ -12,6 +12,7 @@ from ..progress import esc
 from ..usecases.blending import ensemble
 from .app import RunsDir, SubmissionsDir, app, console
 from .display import blend_table
+from .signals import StopOnSignals
 
 
 @app.command(name="ensemble")
@@ -31,7 +32,8 @@ def ensemble_runs(
     submissions_dir: SubmissionsDir = SUBMISSIONS_DIR,
 ) -> None:
     """Blend finished runs: average (or select) their softmax, estimate on rows every member held out, write a run."""
-    blended = ensemble(runs, runs_dir, submissions_dir, select=select, dry_run=dry_run, name=name)
+    with StopOnSignals(restore=lambda: None):  # SIGTERM and SIGHUP too: a half-written blend is removed, one line
+        blended = ensemble(runs, runs_dir, submissions_dir, select=select, dry_run=dry_run, name=name)
     for warning in blended.plan.notes:
         console.print(f"[yellow]warning:[/] {esc(warning)}")
     console.print(blend_table(blended.plan, blended.outcome))
