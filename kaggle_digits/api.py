@@ -104,6 +104,7 @@ def train(
     ensemble: int | None = None,
     estimate_from: PathLike | None = None,
     jobs: int = 0,
+    cluster: str | None = None,
     name: str = "",
     note: str = "",
     quiet: bool = False,
@@ -119,6 +120,7 @@ def train(
         folds=folds,
         estimate_from=estimate_from,
         jobs=jobs,
+        cluster=cluster,
         name=name,
         note=note,
         **settings,
@@ -141,10 +143,10 @@ def ensemble(
     return blending.ensemble(list(runs), runs_dir, submissions_dir, select=select, dry_run=dry_run, name=name)
 
 
-def resume(run: PathLike, quiet: bool = False, jobs: int | None = None) -> Run:
+def resume(run: PathLike, quiet: bool = False, jobs: int | None = None, cluster: str | None = None) -> Run:
     """Continue an interrupted or killed run with its own settings, to the same weights as a run never stopped."""
     record = training.stopped_run(run)
-    job = functools.partial(training.resume, run, jobs)
+    job = functools.partial(training.resume, run, jobs, cluster=cluster)
     return _with_progress(job, record.config, record.folds, record.networks, quiet)
 
 

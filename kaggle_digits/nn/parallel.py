@@ -12,11 +12,13 @@ kernels run serially on the caller's thread and OpenBLAS threads each GEMM as be
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import ctypes
 import itertools
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor, wait
 from functools import cache
 from typing import TypeVar
@@ -57,13 +59,26 @@ def cpu_count() -> int:
         return os.cpu_count() or 1
 
 
+_threads_here: contextvars.ContextVar[int | None] = contextvars.ContextVar("threads_here", default=None)
 _pool: tuple[int, ThreadPoolExecutor] | None = None  # (threads, pool): one process-wide pool, like OpenBLAS's own
 _pool_lock = threading.Lock()
 
 
+@contextlib.contextmanager
+def threads_here(threads: int) -> Iterator[None]:
+    """Split batches into `threads` chunks on this thread only (a Dask task among others in one worker process)."""
+    token = _threads_here.set(threads)
+    try:
+        yield
+    finally:
+        _threads_here.reset(token)
+
+
 def workers() -> int:
-    """How many chunks a batch is split into: KAGGLE_DIGITS_THREADS, else the usable cores; 1 without OpenBLAS's
-    thread-count setter."""
+    """How many chunks a batch is split into: `threads_here`, else KAGGLE_DIGITS_THREADS, else the usable cores; 1
+    without OpenBLAS's thread-count setter."""
+    if (here := _threads_here.get()) is not None:
+        return here if _blas_local_threads() is not None else 1
     setting = os.environ.get("KAGGLE_DIGITS_THREADS", "")
     if setting and not (setting.isdigit() and int(setting) >= 1):
         raise KaggleDigitsError(f"KAGGLE_DIGITS_THREADS={setting!r}: use a whole number of threads ≥ 1, e.g. 2")

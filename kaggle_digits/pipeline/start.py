@@ -34,6 +34,7 @@ class TrainRequest:
     folds: int = 0
     estimate_from: Path | None = None  # for a final fit (--dev-size 0): an earlier run of the same configuration
     jobs: int = 0  # networks trained side by side; 0: one per core, at most one per network
+    cluster: str = ""  # a Dask scheduler's address to train the networks on; "": here
     name: str = ""
     note: str = ""
     dev_size_set: bool = False  # the dev split was asked for by name, not left at the preset's
@@ -85,6 +86,15 @@ def check_request(request: TrainRequest) -> None:
             {"estimate_from": request.estimate_from}, "only for a final fit on every row; add {dev_size} 0"
         )
     check_run_name(request.name)
+    check_cluster(request.cluster, request.jobs)
+
+
+def check_cluster(cluster: str, jobs: int | None) -> None:
+    """A cluster's scheduler places the networks itself: --jobs says how many train side by side here."""
+    if cluster and jobs:
+        raise ConfigError(
+            {"cluster": cluster, "jobs": jobs}, "choose one; the cluster's workers decide how many train at once"
+        )
 
 
 def borrowed_estimate(request: TrainRequest) -> Estimate | None:

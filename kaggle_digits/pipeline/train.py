@@ -30,19 +30,20 @@ from ..runfolder.folder import (
 from ..runfolder.lock import RunLock, RunLocked
 from ..runfolder.record import PartRecord, RunRecord
 from ..training.config import check_field
+from .cluster import ClusterGone, train_on_cluster
 from .finish import Clock, TrainOutcome, finish, submissions_folder
 from .parts import OnEvent, Stage, reconcile
 from .plan import Part, plan_parts
-from .start import TrainRequest, start_run
+from .start import TrainRequest, check_cluster, start_run
 from .workers import default_jobs, train_networks
 
 
 class RunInterrupted(KaggleDigitsError):  # noqa: N818 (a stop, not an error)
     """A signal stopped the run; its folder keeps the last checkpoint and says how to resume."""
 
-    def __init__(self, run_dir: Path, when: str, exit_code: int):
+    def __init__(self, run_dir: Path, when: str, exit_code: int, cause: str = ""):
         self.run_dir, self.exit_code = run_dir, exit_code
-        super().__init__(f"interrupted {when} — resume with: kaggle-digits train --resume {run_dir}")
+        super().__init__(f"{cause}interrupted {when} — resume with: kaggle-digits train --resume {run_dir}")
 
 
 def train_run(request: TrainRequest, on_event: OnEvent | None = None, stage: Stage | None = None) -> TrainOutcome:
@@ -50,7 +51,7 @@ def train_run(request: TrainRequest, on_event: OnEvent | None = None, stage: Sta
     with critical_section():  # a run folder always holds its record
         run_dir, record = start_run(request)
     try:
-        return execute(run_dir, record, on_event, stage)
+        return execute(run_dir, record, on_event, stage, request.cluster)
     except RunInterrupted:
         raise
     except Exception:
@@ -68,12 +69,17 @@ def discard_or_mark_failed(run_dir: Path, record: RunRecord) -> None:
 
 
 def resume_run(
-    run_dir: Path, on_event: OnEvent | None = None, stage: Stage | None = None, jobs: int | None = None
+    run_dir: Path,
+    on_event: OnEvent | None = None,
+    stage: Stage | None = None,
+    jobs: int | None = None,
+    cluster: str = "",
 ) -> TrainOutcome:
     """Continue an interrupted or killed run with its own configuration and data (`jobs` networks side by side,
-    default as it started)."""
+    default as it started; on the Dask scheduler at `cluster`, if one is named)."""
     run_dir = resolve_run(run_dir)
     record = read_record(run_dir)
+    check_cluster(cluster, jobs)
     if jobs is not None:
         check_field("jobs", jobs)
         record.jobs = jobs or default_jobs(record.networks)
@@ -85,7 +91,7 @@ def resume_run(
     writable_folder(submissions_folder(record), "submissions", "submissions_dir")
     as_found = copy.deepcopy(record)
     try:
-        return execute(run_dir, record, on_event, stage)
+        return execute(run_dir, record, on_event, stage, cluster)
     except (RunInterrupted, RunLocked):
         raise
     except Exception:
@@ -97,8 +103,11 @@ def resume_run(
         raise
 
 
-def execute(run_dir: Path, record: RunRecord, on_event: OnEvent | None, stage: Stage | None) -> TrainOutcome:
-    """Load, train the parts not yet finished, combine, predict test.csv and write the run's files.
+def execute(
+    run_dir: Path, record: RunRecord, on_event: OnEvent | None, stage: Stage | None, cluster: str = ""
+) -> TrainOutcome:
+    """Load, train the parts not yet finished (here, or on the Dask scheduler at `cluster`), combine, predict
+    test.csv and write the run's files.
 
     A signal (KeyboardInterrupt) at any moment marks the record `interrupted`, keeps the last checkpoint and raises
     RunInterrupted: an unfinished run writes no model and no submission.
@@ -119,10 +128,13 @@ def execute(run_dir: Path, record: RunRecord, on_event: OnEvent | None, stage: S
             parts = plan_parts(train, record.config, record.members, record.folds)
             describe_data(record, train, parts)
             reconcile(run_dir, record, parts)
-            networks = train_networks(run_dir, record, train, parts, on_event, stage, lock)
+            if cluster:
+                networks = train_on_cluster(cluster, run_dir, record, train, test, parts, on_event, stage)
+            else:
+                networks = train_networks(run_dir, record, train, parts, on_event, stage, lock)
             clock.mark("trained")
             return finish(run_dir, record, networks, train, test, parts, clock, stage)
-        except KeyboardInterrupt as stop:
+        except (KeyboardInterrupt, ClusterGone) as stop:
             if record.status == "finished":  # stopped after the record said so: only cleaning up was left
                 raise
             with critical_section():
@@ -130,20 +142,21 @@ def execute(run_dir: Path, record: RunRecord, on_event: OnEvent | None, stage: S
                 record.timings = clock.so_far()
                 record.status = "interrupted"
                 write_record(run_dir, record)
-            raise interrupted(run_dir, record, parts, getattr(stop, "exit_code", 130)) from None
+            cause = f"{stop}; " if isinstance(stop, ClusterGone) else ""
+            raise interrupted(run_dir, record, parts, getattr(stop, "exit_code", 130), cause) from None
 
 
-def interrupted(run_dir: Path, record: RunRecord, parts: list[Part], exit_code: int) -> RunInterrupted:
+def interrupted(run_dir: Path, record: RunRecord, parts: list[Part], exit_code: int, cause: str = "") -> RunInterrupted:
     """Where a stopped run stands: the first unfinished network's epoch, and how many are done."""
     unfinished = [part for part in parts if not part_file(run_dir, part.index).is_file()]
     if parts and not unfinished:  # every network trained: stopped while scoring or predicting
-        return RunInterrupted(run_dir, "after training, while predicting (every network is kept)", exit_code)
+        return RunInterrupted(run_dir, "after training, while predicting (every network is kept)", exit_code, cause)
     current = unfinished[0] if unfinished else None
     where = f" of {current.label}" if current and current.label else ""
     if record.jobs > 1 and len(unfinished) > 1:
         where += f" ({len(parts) - len(unfinished)} of {len(parts)} networks finished)"
     done = record.parts[current.index].epochs_done if current else 0
-    return RunInterrupted(run_dir, f"at {record.config.unit} {done}/{record.config.epochs}{where}", exit_code)
+    return RunInterrupted(run_dir, f"at {record.config.unit} {done}/{record.config.epochs}{where}", exit_code, cause)
 
 
 def load_data(record: RunRecord, run_dir: Path) -> tuple[Digits, Digits]:

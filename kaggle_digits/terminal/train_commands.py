@@ -123,6 +123,15 @@ def train(
             show_default=False,
         ),
     ] = None,
+    cluster: Annotated[
+        str | None,
+        typer.Option(
+            help="Train the networks on the workers of this Dask scheduler (tcp://HOST:8786; default: "
+            "DASK_SCHEDULER_ADDRESS when set); the run's files stay here. Needs kaggle-digits[cluster] here and on "
+            "every worker.",
+            show_default=False,
+        ),
+    ] = None,
     name: Annotated[str, typer.Option(help="A name for the run's folder and submission (default: the preset).")] = "",
     note: Annotated[str, typer.Option(help="A free-text note kept in the run's record.")] = "",
     resume: Annotated[
@@ -134,10 +143,10 @@ def train(
 ) -> None:
     """Train, save the run (checkpointed as it goes) with its honest estimate, and write a submission CSV."""
     if resume is not None:
-        if others := [flag for flag in given(ctx) if flag not in ("--resume", "--jobs")]:
+        if others := [flag for flag in given(ctx) if flag not in ("--resume", "--jobs", "--cluster")]:
             raise KaggleDigitsError(f"--resume continues a run with its own settings; drop {', '.join(others)}")
         record = training.stopped_run(resume)
-        job = functools.partial(training.resume, resume, jobs)
+        job = functools.partial(training.resume, resume, jobs, cluster=cluster)
         return show_training(job, record.config, record.folds, record.networks)
     one_of(ctx, "sample", "data_dir")
     request = training.train_request(

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
+from ..pipeline.cluster import cluster_address
 from ..pipeline.finish import TrainOutcome
 from ..pipeline.parts import OnEvent, Stage
 from ..pipeline.start import TrainRequest
@@ -21,7 +22,7 @@ from ..training.presets import preset_config, preset_members
 
 PathLike = str | os.PathLike[str]
 # A run's own options, apart from its configuration's settings.
-RUN_OPTIONS = ("runs_dir", "submissions_dir", "ensemble", "folds", "estimate_from", "jobs", "name", "note")
+RUN_OPTIONS = ("runs_dir", "submissions_dir", "ensemble", "folds", "estimate_from", "jobs", "cluster", "name", "note")
 SETTINGS = tuple(f.name for f in dataclasses.fields(TrainConfig) if f.name not in ("preset", "notes"))
 
 
@@ -42,6 +43,7 @@ def train_request(
     folds: int = 0,
     estimate_from: PathLike | None = None,
     jobs: int | None = None,
+    cluster: str | None = None,
     name: str = "",
     note: str = "",
     **settings: Any,
@@ -63,6 +65,7 @@ def train_request(
         folds=folds,
         estimate_from=Path(estimate_from) if estimate_from is not None else None,
         jobs=0 if jobs is None else jobs,
+        cluster=cluster_address(cluster),
         name=name,
         note=note,
         dev_size_set=settings.get("dev_size") is not None,
@@ -81,7 +84,12 @@ def stopped_run(run: PathLike) -> RunRecord:
 
 
 def resume(
-    run: PathLike, jobs: int | None = None, on_event: OnEvent | None = None, stage: Stage | None = None
+    run: PathLike,
+    jobs: int | None = None,
+    on_event: OnEvent | None = None,
+    stage: Stage | None = None,
+    cluster: str | None = None,
 ) -> TrainOutcome:
-    """Continue an interrupted or killed run with its own settings, to the weights a run never stopped reaches."""
-    return resume_run(Path(run), on_event, stage, jobs)
+    """Continue an interrupted or killed run with its own settings, to the weights a run never stopped reaches (on
+    the Dask scheduler at `cluster`, or DASK_SCHEDULER_ADDRESS's, if one is named)."""
+    return resume_run(Path(run), on_event, stage, jobs, cluster_address(cluster))
