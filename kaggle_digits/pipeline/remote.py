@@ -11,8 +11,13 @@ looked at between mini-batches.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import os
 import tempfile
+import threading
 import time
+from collections.abc import Iterator
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -29,6 +34,45 @@ from .predictions import part_predictions
 
 EVENT_EVERY_S = 0.25  # progress events a network sends while a mini-batch epoch runs (every evaluation goes too)
 STOP_EVERY_S = 1.0  # how often a stretch asks the scheduler whether the run was stopped
+
+
+# glibc's own ceilings for its dynamic thresholds (64-bit): large arrays come from the heap and stay there
+MMAP_THRESHOLD, TRIM_THRESHOLD = 32 << 20, 64 << 20
+
+
+@contextlib.contextmanager
+def heap_kept() -> Iterator[None]:
+    """Let this process keep freed memory while stretches run. Dask's nanny starts workers with
+    MALLOC_TRIM_THRESHOLD_=65536, which also fixes glibc's mmap threshold at 128 KiB: every array of a training step
+    is then mapped and unmapped anew, page faults and all, and a network trained 1.7× slower (measured). The
+    thresholds go back to the nanny's once no stretch runs; without glibc's `mallopt`, nothing changes."""
+    global _running
+    mallopt = _mallopt()
+    with _lock:
+        _running += 1
+        if _running == 1 and mallopt is not None:
+            mallopt(-3, MMAP_THRESHOLD)  # M_MMAP_THRESHOLD
+            mallopt(-1, TRIM_THRESHOLD)  # M_TRIM_THRESHOLD
+    try:
+        yield
+    finally:
+        with _lock:
+            _running -= 1
+            trim = os.environ.get("MALLOC_TRIM_THRESHOLD_", "")
+            if _running == 0 and mallopt is not None and trim.isdigit():
+                mallopt(-1, int(trim))  # as the nanny had it (the mmap threshold stays: harmless, and freed)
+
+
+_lock, _running = threading.Lock(), 0
+
+
+def _mallopt():
+    try:
+        function = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
+        return None
+    function.argtypes, function.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
+    return function
 
 
 class Paused(Exception):  # noqa: N818 (the end of a stretch, not an error)
@@ -84,7 +128,7 @@ def train_stretch(
                 raise Paused
 
         hold_blas_to_one_thread()  # as in a local worker of one thread; a network's sums never depend on BLAS's count
-        with threads_here(record.parts[index].threads):
+        with threads_here(record.parts[index].threads), heap_kept():
             try:
                 network = train_part(here, record, train, part, on_event, lambda _: None, report)
             except Paused:

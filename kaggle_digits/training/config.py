@@ -129,6 +129,42 @@ RUN_RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
 }
 
 
+@dataclass(frozen=True)
+class Knob:
+    """A range `tune` searches for one field: low..high (log-uniform with `log`, whole numbers with `whole`), or one
+    of `choices`. `width` scales a preset's layer sizes (hidden_sizes or conv_channels) instead of naming a field."""
+
+    low: float = 0.0
+    high: float = 0.0
+    log: bool = False
+    whole: bool = False
+    choices: tuple[Any, ...] = ()
+
+    def describe(self) -> str:
+        if self.choices:
+            return "one of " + ", ".join(str(choice) for choice in self.choices)
+        scale = "log-uniform" if self.log else "whole numbers" if self.whole else "uniform"
+        return f"{self.low:g} to {self.high:g}, {scale}"
+
+
+# The knobs `tune` searches, each within what its field's rule above accepts (a test holds them to it).
+SEARCH_SPACE: dict[str, Knob] = {
+    "learning_rate": Knob(1e-4, 3e-2, log=True),
+    "weight_decay": Knob(1e-6, 1e-2, log=True),
+    "dropout": Knob(0.0, 0.5),
+    "label_smoothing": Knob(0.0, 0.2),
+    "elastic": Knob(0.0, 36.0),  # augmentation strength (with the preset's --augment; presets without it skip it)
+    "epochs": Knob(2, 30, whole=True),
+    "batch_size": Knob(choices=(64, 128, 256)),
+    "width": Knob(choices=(0.5, 1.0, 1.5, 2.0)),
+}
+
+
+def widened(sizes: tuple[int, ...], width: float) -> tuple[int, ...]:
+    """A preset's layer sizes scaled by `width`, each at least 1."""
+    return tuple(max(1, round(size * width)) for size in sizes)
+
+
 def network_count(members: int, folds: int) -> int:
     """How many networks a run trains: every member once per fold (once when there are no folds)."""
     return members * max(1, folds)
