@@ -9,8 +9,8 @@ Each configuration is a whole `kaggle-digits train` command, run alone (never be
   loopback    --cluster to a `dask scheduler` and two `dask worker --nthreads 1` processes started by this script
 Prints wall seconds with the throughput each network trained at (img/s, the mean over networks), the estimate's
 correct rows (the same seeds give the same images right), and then what travels: the images scattered to each
-worker and a network's checkpoint (sent to a worker and back once an epoch). `--overhead` adds Dask's cost per
-stretch: a tiny network whose epochs take milliseconds, 2 networks × N epochs, on `--jobs 2` and on loopback.
+worker and a network's checkpoint (sent to a worker and back once an epoch). `--overhead N` adds Dask's cost per
+stretch: 2 tiny networks whose epochs take milliseconds, for N epochs and for 1, on loopback.
 """
 
 from __future__ import annotations
@@ -156,17 +156,19 @@ def checkpoint_size(root: Path, args: list[str]) -> float:
 
 
 def overhead(root: Path, epochs: int) -> None:
-    """Dask's cost per stretch: 2 tiny networks × `epochs` epochs on `--jobs 2` and on loopback, wall time apart."""
-    args = ["--sample", "--preset", "mlp", "--hidden", "8", "--epochs", str(epochs), "--ensemble", "2", "--tta", "1"]
-    (root / "overhead-jobs2").mkdir()
-    (root / "overhead-loopback" / "cluster").mkdir(parents=True)
-    local = train(root / "overhead-jobs2", args, ["--jobs", "2"])
-    with loopback_cluster(root / "overhead-loopback" / "cluster") as address:
-        remote = train(root / "overhead-loopback", args, ["--cluster", address])
-    per_stretch = (remote["wall"] - local["wall"]) / epochs  # two networks' stretches run side by side
-    print(f"per stretch (one epoch of one network), Dask's overhead: {per_stretch * 1000:.0f} ms "
-          f"({epochs} epochs of 2 tiny networks: {local['wall']:.1f} s with --jobs 2, {remote['wall']:.1f} s on "
-          f"loopback)")  # fmt: skip
+    """Dask's cost per stretch: 2 tiny networks on loopback for `epochs` epochs and for 1; the wall time that is not
+    training (the longer network's seconds), per extra epoch."""
+    args = ["--sample", "--preset", "mlp", "--hidden", "8", "--ensemble", "2", "--tta", "1"]
+    (root / "overhead" / "cluster").mkdir(parents=True)
+    with loopback_cluster(root / "overhead" / "cluster") as address:
+        spent = {}
+        for count in (1, epochs):
+            (root / "overhead" / str(count)).mkdir()
+            done = train(root / "overhead" / str(count), [*args, "--epochs", str(count)], ["--cluster", address])
+            spent[count] = done["wall"] - max(part["seconds"] for part in done["record"]["parts"])
+    per_stretch = (spent[epochs] - spent[1]) / (epochs - 1)
+    print(f"per stretch (one epoch of one network, two side by side), Dask's overhead: {per_stretch * 1000:.0f} ms "
+          f"(wall time not training: {spent[1]:.2f} s for 1 epoch, {spent[epochs]:.2f} s for {epochs})")  # fmt: skip
 
 
 if __name__ == "__main__":
