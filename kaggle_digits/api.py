@@ -196,6 +196,8 @@ def runs(runs_dir: PathLike = RUNS_DIR, sort: str = "newest") -> pd.DataFrame:
                 "minutes": r.timings.get("total_s", np.nan) / 60 if r else np.nan,
                 "submission": r.submission if r else None,
                 "note": r.note if r else row.reason,
+                "study": r.study if r else None,
+                "trial": r.trial if r else None,
                 "path": str(row.path),
             }
         )

@@ -35,6 +35,8 @@ class TrainRequest:
     estimate_from: Path | None = None  # for a final fit (--dev-size 0): an earlier run of the same configuration
     jobs: int = 0  # networks trained side by side; 0: one per core, at most one per network
     cluster: str = ""  # a Dask scheduler's address to train the networks on; "": here
+    study: str = ""  # the `tune` study this run is a trial of, and its number
+    trial: int | None = None
     name: str = ""
     note: str = ""
     dev_size_set: bool = False  # the dev split was asked for by name, not left at the preset's
@@ -60,6 +62,8 @@ def start_run(request: TrainRequest) -> tuple[Path, RunRecord]:
         note=request.note,
         submissions_dir=str(submissions_dir),
         borrowed_estimate=borrowed,
+        study=request.study,
+        trial=request.trial,
     )
     write_record(run_dir, record)
     return run_dir, record

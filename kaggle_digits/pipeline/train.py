@@ -46,13 +46,19 @@ class RunInterrupted(KaggleDigitsError):  # noqa: N818 (a stop, not an error)
         super().__init__(f"{cause}interrupted {when} — resume with: kaggle-digits train --resume {run_dir}")
 
 
+class RunPruned(KaggleDigitsError):  # noqa: N818 (a stop, not an error)
+    """Raised by an `on_event` callback to stop a run a search gave up on: the run is kept, marked pruned."""
+
+    run_dir: Path | None = None
+
+
 def train_run(request: TrainRequest, on_event: OnEvent | None = None, stage: Stage | None = None) -> TrainOutcome:
     """Train a new run from scratch; see `execute`."""
     with critical_section():  # a run folder always holds its record
         run_dir, record = start_run(request)
     try:
         return execute(run_dir, record, on_event, stage, request.cluster)
-    except RunInterrupted:
+    except (RunInterrupted, RunPruned):
         raise
     except Exception:
         discard_or_mark_failed(run_dir, record)
@@ -86,6 +92,8 @@ def resume_run(
     if record.status == "finished":
         remove_leftovers(run_dir)
         raise KaggleDigitsError(f"{run_dir}: this run has finished already; nothing to resume")
+    if record.status == "pruned":
+        raise KaggleDigitsError(f"{run_dir}: `tune` pruned this trial as hopeless; start a new run of its recipe")
     if record.combined_from:
         raise KaggleDigitsError(f"{run_dir}: a combination of saved runs cannot be resumed; combine them again")
     writable_folder(submissions_folder(record), "submissions", "submissions_dir")
@@ -134,6 +142,13 @@ def execute(
                 networks = train_networks(run_dir, record, train, parts, on_event, stage, lock)
             clock.mark("trained")
             return finish(run_dir, record, networks, train, test, parts, clock, stage)
+        except RunPruned as pruned:
+            with critical_section():
+                reconcile(run_dir, record, parts)
+                record.timings, record.status = clock.so_far(), "pruned"
+                write_record(run_dir, record)
+            pruned.run_dir = run_dir
+            raise
         except (KeyboardInterrupt, ClusterGone) as stop:
             if record.status == "finished":  # stopped after the record said so: only cleaning up was left
                 raise

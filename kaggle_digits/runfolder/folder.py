@@ -204,6 +204,8 @@ def stopped_hint(path: Path, status: str) -> str:
     """What to do with a run that has not finished."""
     if status == "running":
         return f"it is still training (process {holder_pid(lock_file(path)) or 'unknown'}); wait until it finishes"
+    if status == "pruned":
+        return "`tune` stopped it as hopeless; retrain its recipe with `kaggle-digits train` if you want it"
     return f"finish it with `kaggle-digits train --resume {path}`, or delete the folder"
 
 

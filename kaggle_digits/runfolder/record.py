@@ -19,9 +19,10 @@ from ..files import json_kind
 from ..training.config import TrainConfig, network_count
 from ..training.fit import EpochRecord
 
-RECORD_FORMAT = 4  # 4: blends (member digests, weights); 3: paths relative to the run folder; 2 (0.2.0): as given
-READABLE_FORMATS = (2, 3, RECORD_FORMAT)
-STATUSES = ("running", "interrupted", "failed", "finished")
+RECORD_FORMAT = 5  # 5: a tune trial's study and number; 4: blends (member digests, weights); 3: paths relative to the
+# run folder; 2 (0.2.0): as given
+READABLE_FORMATS = (2, 3, 4, RECORD_FORMAT)
+STATUSES = ("running", "interrupted", "failed", "finished", "pruned")  # pruned: a search stopped it, as hopeless
 SOURCES = ("full", "sample")
 PART_KINDS = ("single", "member", "fold")
 LEGACY_SAMPLE_LABEL = "bundled sample"  # how records before format 2 marked the sample
@@ -129,6 +130,8 @@ class RunRecord:
     fold_accuracies: list[float] = field(default_factory=list)
     views_gain: dict[str, int] = field(default_factory=dict)  # test-time views: held-out rows right with and without
     borrowed_estimate: Estimate | None = None  # a final fit's estimate, taken from an earlier run (--estimate-from)
+    study: str = ""  # the `tune` study this run is a trial of
+    trial: int | None = None  # its trial number in that study
     finished_at: float = 0.0  # time.time() when it finished; orders "newest"
     pid: int = field(default_factory=os.getpid)  # the process that last trained it, to tell a dead "running" run
 

@@ -43,7 +43,7 @@ FIELD_FLAGS = {
     "predicted_digit": "--pred",
 }
 WITHOUT_FLAG = {
-    "architecture", "init", "momentum", "weight_decay", "warmup_epochs", "eval_every", "batchnorm", "first_kernel",
+    "architecture", "init", "momentum", "warmup_epochs", "eval_every", "batchnorm", "first_kernel",
     "pool_every",
 }  # fmt: skip
 

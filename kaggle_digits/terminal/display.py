@@ -166,6 +166,7 @@ def run_cells(row: RunRow) -> dict[str, str]:
     modes += [f"x{r.members}"] if r.members > 1 and not r.is_blend else []
     modes += [f"tta {r.tta}"] if r.tta > 1 and not r.is_blend else []
     modes = [f"blend of {len(r.combined_from)}"] if r.is_blend else modes
+    modes += [f"trial {r.trial} of {esc(r.study)}"] if r.study else []
     figure = r.estimate
     seconds = r.timings.get("total_s", 0.0)
     colour = {"finished": "green", "failed": "red"}.get(row.status, "yellow")

@@ -71,6 +71,9 @@ def train(
     label_smoothing: Annotated[
         float | None, typer.Option(help="Share of the target spread over all classes, e.g. 0.1.")
     ] = None,
+    weight_decay: Annotated[
+        float | None, typer.Option(help="L2 weight decay (decoupled with adam), e.g. 0.0001; 0 is off.")
+    ] = None,
     keep: Annotated[
         Keep | None, typer.Option(help="Weights to keep: the last epoch's, or the best on the held-out rows.")
     ] = None,
@@ -166,6 +169,7 @@ def train(
         elastic=elastic,
         keep=keep,
         label_smoothing=label_smoothing,
+        weight_decay=weight_decay,
         average=average,
         tta=tta,
         seed=seed,

@@ -103,6 +103,10 @@ def evaluate(network: Network, X: np.ndarray, y: np.ndarray, batch_size: int = 5
     return total_loss / len(X), correct / len(X)
 
 
+class TrainingDiverged(ConfigError):  # noqa: N818 (named for what happened)
+    """The weights became NaN or infinite: the rate (or the recipe) is too aggressive."""
+
+
 class Trainer:
     """Trains one network in place on a split; `state`, the optimiser and `generators` are all a resume needs."""
 
@@ -192,7 +196,7 @@ class Trainer:
 
     def _check_finite(self, epoch: int) -> None:
         if not self.network.all_finite():
-            raise ConfigError(
+            raise TrainingDiverged(
                 {"learning_rate": self.config.learning_rate},
                 f"training diverged at {self.config.unit} {epoch} (the weights became NaN or infinite); "
                 "use a lower rate",
