@@ -15,6 +15,7 @@ INSTALL = "pip install 'kaggle-digits[tune]'"
 STUDY_FILE = "tune.db"  # the default storage, in the runs folder
 PRUNERS = ("median", "hyperband")
 CONNECT_TIMEOUT_S = 10
+SCHEMA_TRIES = 3  # processes starting together race to create the storage's tables: the loser reads them
 
 
 def optuna() -> Any:
@@ -48,8 +49,14 @@ def open_storage(url: str, runs_dir: Path) -> Any:
         Path(runs_dir).mkdir(parents=True, exist_ok=True)
     connect = {"timeout": 30} if url.startswith("sqlite") else {"connect_timeout": CONNECT_TIMEOUT_S}
     try:
-        with _quiet_sqlalchemy():
-            return opt.storages.RDBStorage(url, engine_kwargs={"connect_args": connect})
+        for attempt in range(SCHEMA_TRIES):
+            try:
+                with _quiet_sqlalchemy():
+                    return opt.storages.RDBStorage(url, engine_kwargs={"connect_args": connect})
+            except Exception as exc:
+                if attempt + 1 == SCHEMA_TRIES or not _raced(exc):
+                    raise
+        raise AssertionError("unreachable")
     except ModuleNotFoundError as exc:
         raise KaggleDigitsError(f"the storage {shown(url)} needs {exc.name}: {INSTALL}") from None
     except Exception as exc:  # sqlalchemy's ArgumentError, OperationalError…: the URL or the server
@@ -109,6 +116,12 @@ def open_study(storage: Any, name: str, preset: str, fixed: dict[str, Any], prun
         given = " ".join(f"{k}={v}" for k, v in sorted(attrs.get("fixed", {}).items())) or "nothing"
         raise ConfigError({"study": name}, f"fixes {given} (--param); give the same, or name another study")
     return study
+
+
+def _raced(exc: Exception) -> bool:
+    """Another process created the same tables or schema version a moment earlier: trying again finds them."""
+    names = {kind.__name__ for kind in type(exc).__mro__}
+    return bool(names & {"IntegrityError", "ProgrammingError"})
 
 
 def _duplicate(exc: Exception) -> bool:

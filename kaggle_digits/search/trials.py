@@ -15,6 +15,7 @@ from ..pipeline.start import TrainRequest
 from ..pipeline.train import RunInterrupted, RunPruned, train_run
 from ..training.config import TrainConfig
 from ..training.fit import TrainEvent, TrainingDiverged
+from ..training.presets import preset_config
 from .space import settings, suggest
 from .study import optuna
 
@@ -47,7 +48,7 @@ def objective(
 
     def run_trial(trial: Any) -> float:
         values = suggest(trial, base.config, fixed)
-        config = base.config.replace(**settings(base.config, values))
+        config = base.config.replace(**settings(preset_config(base.config.preset), values))  # sizes from the preset's
         request = replace(base, config=config, study=trial.study.study_name, trial=trial.number,
                           name=f"{trial.study.study_name}-trial{trial.number}")  # fmt: skip
         trial.set_user_attr("split_seed", config.split_seed if config.split_seed is not None else config.seed)
