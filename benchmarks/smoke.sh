@@ -21,4 +21,6 @@ first=$(ls -d "$work"/runs/* | head -1) && second=$(ls -d "$work"/runs/* | tail 
 "$PY" benchmarks/tta_gain.py "$first" --views 1,2
 "$PY" benchmarks/paired_runs.py "$first" "$second"
 "$PY" benchmarks/pseudo_label_trial.py "$first" --data-dir "$work/data" --threshold 0.9 epochs=1 hidden_sizes=16
+"$PY" benchmarks/bench_cluster.py --sample --preset mlp --folds 2 --only jobs2,localcluster,loopback --overhead 3 \
+    -- --hidden 8 --epochs 1
 echo "bench-smoke: all $(ls benchmarks/*.py | wc -l) scripts ran"

@@ -15,6 +15,7 @@ LAYERS = {  # higher imports lower, never the other way
     "pipeline": 4,
     "inspection": 5,
     "blending": 5,
+    "search": 5,
     "usecases": 6,
     "progress": 7,
     "terminal": 8,
