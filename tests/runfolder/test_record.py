@@ -39,7 +39,7 @@ def test_a_project_moved_elsewhere_keeps_working(runner, tmp_path, blob_dir, mon
     assert runner.invoke(app, ["train", "--data-dir", "data", *SMALL, "--name", "half"]).exit_code == 0
     half = next(Path("runs").glob("*-half"))
     values = json.loads((run_dir / "metrics.json").read_text())
-    assert values["format"] == 4 and values["submission"].startswith("../../submissions/")
+    assert values["format"] == 5 and values["submission"].startswith("../../submissions/")
     new = tmp_path / "new"
     shutil.copytree(old, new, symlinks=True)
     shutil.rmtree(old)
@@ -82,11 +82,12 @@ def test_a_record_written_by_0_2_0_still_reads(runner, in_tmp, blob_dir):
 
 
 def test_a_record_written_before_blends_still_reads(runner, in_tmp, blob_dir):
-    """Format 3: no member digests or weights; paths relative to the run folder, as now."""
+    """Format 3: no member digests or weights (nor format 5's study and trial); paths relative to the run folder."""
     run_dir = train(runner, blob_dir)
     values = json.loads((run_dir / "metrics.json").read_text())
-    assert values["format"] == 4 and values["weights"] == [] and values["member_digests"] == []
-    del values["weights"], values["member_digests"]
+    assert values["format"] == 5 and values["weights"] == [] and values["member_digests"] == []
+    assert values["study"] == "" and values["trial"] is None
+    del values["weights"], values["member_digests"], values["study"], values["trial"]
     (run_dir / "metrics.json").write_text(json.dumps(values | {"format": 3}))
     listed = runner.invoke(app, ["runs"])
     assert listed.exit_code == 0 and "unreadable" not in listed.stdout

@@ -70,7 +70,8 @@ def test_the_default_study_lives_in_the_runs_folder_and_continues_to_its_total(t
 
 
 def run_two_at_once(tmp_path: Path, storage: str, trials: int = 4) -> None:
-    """Two tune processes on one study from the start (both may try to create it), each with its own runs folder."""
+    """Two tune processes on one study from the start (both may try to create it), each with its own runs folder;
+    however the trials fall between them (one may find the total reached when it gets going), none is lost."""
     processes = [
         subprocess.Popen(
             [CLI, "tune", *TINY, "--trials", str(trials), "--storage", storage, "--runs-dir", f"runs{i}"],
@@ -90,7 +91,6 @@ def run_two_at_once(tmp_path: Path, storage: str, trials: int = 4) -> None:
     assert "FAIL" not in states(found)
     trained = [r["trial"] for i in (1, 2) for r in records(tmp_path / f"runs{i}")]
     assert sorted(trained) == sorted(numbers)  # each trial's run in the runs folder of the process that ran it
-    assert all(records(tmp_path / f"runs{i}") for i in (1, 2))  # both worked on the one study
 
 
 def test_two_processes_share_one_sqlite_study(tmp_path):
