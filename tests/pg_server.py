@@ -25,6 +25,18 @@ def pg_command(name: str) -> str | None:
     return str(PG_BIN / name) if PG_BIN is not None and (PG_BIN / name).is_file() else None
 
 
+def can_start() -> str:
+    """Why no server can be started here, or '' when one can."""
+    if pg_command("initdb") is None or pg_command("pg_ctl") is None:
+        return "PostgreSQL's initdb and pg_ctl are not installed"
+    if os.geteuid() == 0:
+        try:
+            pwd.getpwnam("postgres")
+        except KeyError:
+            return "running as root with no postgres user to run the server as"
+    return ""
+
+
 def as_server_user(command: list[str]) -> list[str]:
     if os.geteuid() != 0:
         return command

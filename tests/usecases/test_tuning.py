@@ -17,7 +17,7 @@ import pytest
 optuna = pytest.importorskip("optuna")
 pytestmark = pytest.mark.slow  # every test here trains networks in subprocesses
 
-from pg_server import pg_command, postgres_server  # noqa: E402
+from pg_server import can_start, postgres_server  # noqa: E402
 
 CLI = str(Path(sys.executable).with_name("kaggle-digits"))
 WIDE = os.environ | {"COLUMNS": "250"}  # one line per message
@@ -97,7 +97,7 @@ def test_two_processes_share_one_sqlite_study(tmp_path):
     run_two_at_once(tmp_path, f"sqlite:///{tmp_path / 'shared.db'}")
 
 
-@pytest.mark.skipif(pg_command("initdb") is None, reason="PostgreSQL's initdb is not installed")
+@pytest.mark.skipif(bool(can_start()), reason=can_start() or "a server can start")
 def test_two_processes_share_one_postgresql_study(tmp_path):
     with postgres_server() as url:
         run_two_at_once(tmp_path, url)
