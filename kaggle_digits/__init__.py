@@ -22,7 +22,9 @@ _FROM = {
     "resume": "api",
     "runs": "api",
     "submit": "api",
+    "study": "api",
     "train": "api",
+    "tune": "api",
     "ConfigError": "errors",
     "KaggleDigitsError": "errors",
 }

@@ -28,8 +28,9 @@ from .pipeline.finish import TrainOutcome
 from .places import DATA_DIR, RUNS_DIR, SUBMISSIONS_DIR
 from .runfolder.folder import TrainedRun, read_record, resolve_run
 from .runfolder.record import Estimate, RunRecord
+from .search.report import StudyReport
 from .training.config import TrainConfig
-from .usecases import blending, inspecting, kaggle, training
+from .usecases import blending, inspecting, kaggle, training, tuning
 from .usecases.blending import Blended
 
 PathLike = str | os.PathLike[str]
@@ -160,6 +161,32 @@ def _with_progress(job, config: TrainConfig, folds: int, networks: int, quiet: b
         with TrainingProgress(ToolConsole(), config, folds, networks) as progress:
             outcome = job(progress, progress.stage)
     return load_run(outcome.run_dir)
+
+
+def tune(
+    preset: str = "fast",
+    trials: int = 20,
+    *,
+    data_dir: PathLike | None = None,
+    sample: bool = False,
+    study: str | None = None,
+    storage: str | None = None,
+    params: dict[str, Any] | None = None,
+    pruner: str = "median",
+    runs_dir: PathLike = RUNS_DIR,
+    submissions_dir: PathLike = SUBMISSIONS_DIR,
+) -> StudyReport:
+    """Search a preset's knobs exactly as `kaggle-digits tune` does (`params` fixes knobs: {"epochs": 2}); returns
+    the study's report: `.rows`, `.importances`, `.best` (a selected maximum, not an estimate)."""
+    fixed = [f"{name}={value}" for name, value in (params or {}).items()]
+    tuned = tuning.tune(preset, training.data_source(sample, data_dir), trials, study=study, storage=storage,
+                        params=fixed, pruner=pruner, runs_dir=runs_dir, submissions_dir=submissions_dir)  # fmt: skip
+    return tuned.report
+
+
+def study(name: str, storage: str | None = None, runs_dir: PathLike = RUNS_DIR) -> StudyReport:
+    """A study's report as `tune --show` gives it (its two PNGs drawn into `runs_dir`)."""
+    return tuning.show(name, None, storage, runs_dir)
 
 
 def load_record(run: PathLike) -> RunRecord:

@@ -104,3 +104,17 @@ def test_the_notebook_face_refuses_what_the_cli_refuses(tmp_path, monkeypatch, r
     cli = runner.invoke(app, ["train", "--sample", "--folds", "5", "--dev-size", "0.1"])
     assert cli.exit_code == 1 and "--folds 5 and --dev-size 0.1: choose one" in cli.stderr
     assert not (tmp_path / "runs").exists()
+
+
+@pytest.mark.slow
+def test_tune_and_study_search_as_the_cli_does(tmp_path):
+    pytest.importorskip("optuna")
+    params = {"epochs": 1, "width": 0.5, "learning_rate": 0.003}
+    report = kd.tune("mlp", 2, sample=True, params=params, runs_dir=tmp_path / "runs", submissions_dir=tmp_path)
+    assert report.name == "mlp" and report.fixed == params and len(report.rows) == 2
+    assert {row.state for row in report.rows} <= {"finished", "pruned"} and report.best is not None
+    again = kd.study("mlp", runs_dir=tmp_path / "runs")
+    assert [row.value for row in again.rows] == [row.value for row in report.rows]
+    assert [p.name for p in again.pictures] == ["tune-mlp-history.png", "tune-mlp-parallel.png"]
+    frame = kd.runs(tmp_path / "runs")
+    assert sorted(frame["trial"]) == [0, 1] and set(frame["study"]) == {"mlp"}
