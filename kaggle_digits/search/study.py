@@ -52,7 +52,10 @@ def open_storage(url: str, runs_dir: Path) -> Any:
         for attempt in range(SCHEMA_TRIES):
             try:
                 with _quiet_sqlalchemy():
-                    return opt.storages.RDBStorage(url, engine_kwargs={"connect_args": connect})
+                    storage = opt.storages.RDBStorage(url, engine_kwargs={"connect_args": connect})
+                if url.startswith("sqlite"):
+                    _write_locks_first(storage.engine)
+                return storage
             except Exception as exc:
                 if attempt + 1 == SCHEMA_TRIES or not _raced(exc):
                     raise
@@ -62,6 +65,23 @@ def open_storage(url: str, runs_dir: Path) -> Any:
     except Exception as exc:  # sqlalchemy's ArgumentError, OperationalError…: the URL or the server
         reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
         raise KaggleDigitsError(f"cannot open the study storage {shown(url)} ({reason})") from None
+
+
+def _write_locks_first(engine: Any) -> None:
+    """Every SQLite transaction takes the write lock when it begins. A transaction that reads, then writes, while
+    another process writes cannot wait for the lock (SQLite refuses at once, "database is locked", whatever the
+    timeout), and two `tune` processes on one file do exactly that; one that asks first waits its turn instead."""
+    from sqlalchemy import event
+
+    def on_connect(connection: Any, _: Any) -> None:
+        connection.isolation_level = None  # the driver leaves BEGIN to us
+
+    def on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    event.listen(engine, "connect", on_connect)
+    event.listen(engine, "begin", on_begin)
+    engine.dispose()  # connections opened before the listeners are closed
 
 
 @contextlib.contextmanager

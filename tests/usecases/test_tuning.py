@@ -82,15 +82,17 @@ def run_two_at_once(tmp_path: Path, storage: str, trials: int = 4) -> None:
         )
         for i in (1, 2)
     ]
+    said = []
     for process in processes:
-        _, err = process.communicate(timeout=300)
+        out, err = process.communicate(timeout=300)
+        said.append(out + err)
         assert process.returncode == 0, err
     found = study(storage)
-    numbers = [trial.number for trial in found.get_trials()]
-    assert len(numbers) == len(set(numbers)) and sum(s in COUNTED for s in states(found)) >= trials  # none lost
-    assert "FAIL" not in states(found)
+    numbers, seen = [trial.number for trial in found.get_trials()], f"{states(found)}\n" + "\n".join(said)
+    assert len(numbers) == len(set(numbers)) and sum(s in COUNTED for s in states(found)) >= trials, seen
+    assert "FAIL" not in states(found), seen  # none lost to the race
     trained = [r["trial"] for i in (1, 2) for r in records(tmp_path / f"runs{i}")]
-    assert sorted(trained) == sorted(numbers)  # each trial's run in the runs folder of the process that ran it
+    assert sorted(trained) == sorted(numbers), seen  # each trial's run in the runs folder of the process that ran it
 
 
 def test_two_processes_share_one_sqlite_study(tmp_path):
