@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import importlib.metadata
-import logging
 import os
 import queue
 import uuid
@@ -25,6 +24,7 @@ from typing import Any
 from ..data import Digits
 from ..errors import KaggleDigitsError
 from ..files import atomic_path
+from ..logs import quiet
 from ..nn.network import Network
 from ..nn.serialize import load_model
 from ..runfolder.critical import critical_section
@@ -64,24 +64,8 @@ def dask() -> Any:
 def connect(address: str) -> Iterator[Any]:
     """A Dask client of the scheduler at `address`, checked to have workers that run this package's version; Dask's
     own log stays quiet meanwhile (what goes wrong is said here, in one line)."""
-    with _quiet("distributed"), _connected(dask(), address) as client:
+    with quiet("distributed"), _connected(dask(), address) as client:
         yield client
-
-
-@contextlib.contextmanager
-def _quiet(name: str) -> Iterator[None]:
-    """Silence the logger `name` and every logger under it (Dask gives its modules levels of their own)."""
-    logs = [logging.getLogger(name)] + [
-        logging.getLogger(other) for other in list(logging.root.manager.loggerDict) if other.startswith(name + ".")
-    ]
-    levels = [log.level for log in logs]
-    for log in logs:
-        log.setLevel(logging.CRITICAL + 1)
-    try:
-        yield
-    finally:
-        for log, level in zip(logs, levels, strict=True):
-            log.setLevel(level)
 
 
 @contextlib.contextmanager

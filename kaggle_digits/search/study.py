@@ -3,13 +3,11 @@ many machines share), created or joined by many processes at once, refused when 
 
 from __future__ import annotations
 
-import contextlib
-import logging
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError, KaggleDigitsError
+from ..logs import quiet
 
 INSTALL = "pip install 'kaggle-digits[tune]'"
 STUDY_FILE = "tune.db"  # the default storage, in the runs folder
@@ -42,16 +40,20 @@ def shown(url: str) -> str:
         return url.split("@")[-1] if "@" in url else url
 
 
-def open_storage(url: str, runs_dir: Path) -> Any:
-    """Optuna's RDB storage at `url`, reached now: an unreachable server or a wrong URL is one line."""
+def open_storage(url: str, runs_dir: Path, create: bool = True) -> Any:
+    """Optuna's RDB storage at `url`, reached now: an unreachable server or a wrong URL is one line. Without
+    `create`, an SQLite file that does not exist is one line too, and is not made."""
     opt = optuna()
-    if url.startswith("sqlite:///") and url == default_storage(runs_dir):
+    file = Path(url.removeprefix("sqlite:///")) if url.startswith("sqlite:///") else None
+    if file is not None and not create and not file.is_file():
+        raise KaggleDigitsError(f"no study storage at {file}; start a study with: kaggle-digits tune")
+    if url == default_storage(runs_dir):
         Path(runs_dir).mkdir(parents=True, exist_ok=True)
     connect = {"timeout": 30} if url.startswith("sqlite") else {"connect_timeout": CONNECT_TIMEOUT_S}
     try:
         for attempt in range(SCHEMA_TRIES):
             try:
-                with _quiet_sqlalchemy():
+                with quiet("sqlalchemy"):
                     storage = opt.storages.RDBStorage(url, engine_kwargs={"connect_args": connect})
                 if url.startswith("sqlite"):
                     _write_locks_first(storage.engine)
@@ -82,16 +84,6 @@ def _write_locks_first(engine: Any) -> None:
     event.listen(engine, "connect", on_connect)
     event.listen(engine, "begin", on_begin)
     engine.dispose()  # connections opened before the listeners are closed
-
-
-@contextlib.contextmanager
-def _quiet_sqlalchemy() -> Iterator[None]:
-    log = logging.getLogger("sqlalchemy")
-    level, log.level = log.level, logging.CRITICAL + 1
-    try:
-        yield
-    finally:
-        log.setLevel(level)
 
 
 def make_pruner(name: str) -> Any:

@@ -80,7 +80,7 @@ def show(study: str | None, preset: str | None, storage: str | None, runs_dir: P
     """A study's trials, the knobs' importances and its best trial; its two pictures drawn into `runs_dir`."""
     name = study_name(study, preset or "")
     url = storage or default_storage(Path(runs_dir))
-    found = open_study(open_storage(url, Path(runs_dir)), name, "", {}, "median", create=False)
+    found = open_study(open_storage(url, Path(runs_dir), create=False), name, "", {}, "median", create=False)
     return study_report(found, Path(runs_dir))
 
 

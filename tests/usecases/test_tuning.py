@@ -191,3 +191,9 @@ def test_a_study_of_another_preset_is_refused(tmp_path):
     done = tune(tmp_path, "--sample", "--preset", "tutorial", "--trials", "2", "--study", "mine")
     assert done.returncode == 1 and "--study mine: searches the preset mlp, not tutorial" in done.stderr
     assert len(records(tmp_path / "runs")) == 1
+
+
+def test_show_where_no_study_was_started_is_one_line_and_makes_no_database(tmp_path):
+    done = tune(tmp_path, "--study", "nosuch", "--show")
+    assert done.returncode == 1 and done.stderr.count("\n") == 1, done.stderr
+    assert "no study storage at" in done.stderr and not (tmp_path / "runs").exists()
