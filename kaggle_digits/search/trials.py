@@ -99,9 +99,9 @@ def counted(study: Any) -> int:
     return len(study.get_trials(deepcopy=False, states=states))
 
 
-def run_study(study: Any, trials: int, run_trial: Callable[[Any], float]) -> None:
-    """Run trials until the study holds `trials` finished or pruned ones (other processes' included); a diverged
-    trial fails and the study goes on."""
+def run_study(study: Any, trials: int, run_trial: Callable[[Any], float], timeout: float | None = None) -> None:
+    """Run trials until the study holds `trials` finished or pruned ones (other processes' included) or no new one
+    may start after `timeout` seconds; a diverged trial fails and the study goes on."""
     opt = optuna()
     stop = opt.study.MaxTrialsCallback(trials, states=(opt.trial.TrialState.COMPLETE, opt.trial.TrialState.PRUNED))
-    study.optimize(run_trial, callbacks=[stop], catch=(TrainingDiverged,), gc_after_trial=False)
+    study.optimize(run_trial, timeout=timeout, callbacks=[stop], catch=(TrainingDiverged,), gc_after_trial=False)

@@ -252,6 +252,23 @@ def parse_sizes(text: str | None, option: str) -> tuple[int, ...] | None:
     return tuple(int(part) for part in parts)
 
 
+DURATION_UNITS = {"s": 1, "m": 60, "h": 3600}
+
+
+def parse_duration(text: str | None, option: str) -> float | None:
+    """'2h' → 7200.0, '90m' → 5400.0, '45s' or '45' → 45.0: seconds, for options such as --timeout."""
+    if text is None:
+        return None
+    number, unit = (text[:-1], text[-1]) if text[-1:].lower() in DURATION_UNITS else (text, "s")
+    try:
+        seconds = float(number) * DURATION_UNITS[unit.lower()]
+    except ValueError:
+        seconds = float("nan")
+    if not seconds > 0 or seconds == float("inf"):
+        raise KaggleDigitsError(f"{option} {text}: give a time above zero such as 2h, 90m or 600s")
+    return seconds
+
+
 def parse_betas(text: str | None) -> tuple[float, float] | None:
     """'0.7,0.9' → (0.7, 0.9), Adam's two decays; the config's rule judges the values."""
     if text is None:

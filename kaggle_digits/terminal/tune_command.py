@@ -20,7 +20,7 @@ from ..search.trials import TrialDone
 from ..training.config import TrainConfig
 from ..training.presets import preset_config
 from ..usecases import training, tuning
-from .app import DataDir, Sample, SubmissionsDir, app, console, flag_of, given, one_of
+from .app import DataDir, Sample, SubmissionsDir, app, console, flag_of, given, one_of, parse_duration
 from .display import PIPED_WIDTH, summary_table
 from .signals import StopOnSignals
 from .train_commands import Preset
@@ -58,6 +58,14 @@ def tune(
             "earlier trials at the same epoch) or hyperband (successive halving)."
         ),
     ] = "median",
+    timeout: Annotated[
+        str | None,
+        typer.Option(
+            metavar="TIME",
+            help="Start no new trial after this long, e.g. 2h, 90m or 600s (the trial under way finishes); "
+            "--trials still caps the study.",
+        ),
+    ] = None,
     space: Annotated[bool, typer.Option("--space", help="Print the preset's knobs and their ranges.")] = False,
     show: Annotated[
         bool,
@@ -79,19 +87,21 @@ def tune(
     """Search a preset's knobs with Optuna: every trial a run scored on its dev split; one study, many machines."""
     one_of(ctx, "sample", "data_dir")
     modes = [flag for flag in ("--space", "--show", "--confirm") if given(ctx, flag[2:])]
-    if len(modes) > 1 or (modes and trials is not None):
-        raise KaggleDigitsError(f"choose one of --trials, {', '.join(modes)}")
+    if len(modes) > 1 or (modes and (trials is not None or timeout is not None)):
+        raise KaggleDigitsError(f"choose one of --trials (or --timeout), {', '.join(modes)}")
     if space:
         return print_space(preset)
     data = training.data_source(sample, None if sample else data_dir)
     if show or confirm:
         report = tuning.show(study, preset, storage, runs_dir)
         return print_report(report) if show else run_confirm(report, data, runs_dir, submissions_dir)
-    if trials is None:
-        raise KaggleDigitsError("give --trials N (the study's total), or --space, --show or --confirm")
+    seconds = parse_duration(timeout, "--timeout")
+    if trials is None and seconds is None:
+        raise KaggleDigitsError("give --trials N (the study's total) or --timeout, or --space, --show or --confirm")
+    trials = tuning.MAX_TRIALS if trials is None else trials
     with StopOnSignals(restore=lambda: console.show_cursor(True)):
         tuned = tuning.tune(preset, data, trials, study=study, storage=storage, params=param or [], pruner=pruner,
-                            runs_dir=runs_dir, submissions_dir=submissions_dir, display=trial_display,
+                            timeout=seconds, runs_dir=runs_dir, submissions_dir=submissions_dir, display=trial_display,
                             on_trial=print_trial)  # fmt: skip
     report = tuned.report
     counted = sum(row.state in ("finished", "pruned") for row in report.rows)

@@ -52,18 +52,22 @@ def tune(
     storage: str | None = None,
     params: list[str] | tuple[str, ...] = (),
     pruner: str = "median",
+    timeout: float | None = None,
     runs_dir: PathLike = RUNS_DIR,
     submissions_dir: PathLike = SUBMISSIONS_DIR,
     display: Display = silent,
     on_trial: Callable[[TrialDone], None] = lambda _: None,
 ) -> Tuned:
     """Run trials of `preset` until its study holds `trials` finished or pruned ones, here or in any process that
-    shares the storage; each trial is a run in `runs_dir`."""
+    shares the storage, or until `timeout` seconds have passed (the trial under way finishes); each trial is a run
+    in `runs_dir`."""
     check_preset(preset)
     if not (isinstance(trials, int) and 1 <= trials <= MAX_TRIALS):
         raise ConfigError({"trials": trials}, f"give the study's total, 1 to {MAX_TRIALS:,}, e.g. 40")
     if pruner not in PRUNERS:
         raise ConfigError({"pruner": pruner}, f"choose {' or '.join(PRUNERS)}")
+    if timeout is not None and not 0 < timeout < float("inf"):
+        raise ConfigError({"timeout": timeout}, "give the seconds after which no new trial starts, above zero")
     name = study_name(study, preset)
     fixed = parse_params(list(params), preset)
     base = train_request(preset, data, runs_dir=runs_dir, submissions_dir=submissions_dir,
@@ -72,7 +76,7 @@ def tune(
     found = open_study(open_storage(url, Path(runs_dir)), name, preset, fixed, pruner)
     before = counted(found)
     if before < trials:
-        run_study(found, trials, objective(base, fixed, display, on_trial))
+        run_study(found, trials, objective(base, fixed, display, on_trial), timeout)
     return Tuned(shown(url), before, study_report(found, None))
 
 

@@ -177,6 +177,8 @@ def test_confirm_trains_the_best_recipe_on_folds_of_an_unseen_split(tmp_path):
             "cannot open the study storage postgresql://someone:***@127.0.0.1:1/db",
         ),
         (["--trials", "0"], "--trials 0: give the study's total"),
+        (["--timeout", "0"], "--timeout 0: give a time above zero such as 2h"),
+        (["--timeout", "soon"], "--timeout soon: give a time above zero such as 2h"),
     ],
 )
 def test_refusals_are_one_line_before_any_training(tmp_path, args, words):
@@ -184,6 +186,16 @@ def test_refusals_are_one_line_before_any_training(tmp_path, args, words):
     assert done.returncode == 1 and done.stderr.count("\n") == 1, done.stderr
     assert words in done.stderr and "secret" not in done.stderr
     assert not list(tmp_path.glob("runs/*/metrics.json"))
+
+
+def test_timeout_starts_no_trial_after_its_time_and_the_one_under_way_finishes(tmp_path):
+    out = ok(tune(tmp_path, *TINY, "--timeout", "1s"))  # no --trials: time alone bounds the study
+    found = study(f"sqlite:///{tmp_path / 'runs' / 'tune.db'}")
+    trials = found.get_trials()
+    first = min(trial.datetime_start for trial in trials)
+    assert 1 <= len(trials) < 20 and set(states(found)) <= COUNTED
+    assert all((trial.datetime_start - first).total_seconds() < 1 for trial in trials)
+    assert f"Study mlp: {len(trials)} trials finished or pruned" in out
 
 
 def test_a_study_of_another_preset_is_refused(tmp_path):
