@@ -7,7 +7,9 @@ every core this process may use; printed) and run with the same allocator settin
 raised, as the CLI does). Prints seconds per epoch, samples/s, peak RSS and the ratio NumPy/PyTorch.
 
     python benchmarks/bench_train.py --preset mlp [--hidden 256,128 --dropout 0]
-    python benchmarks/bench_train.py --preset cnn --epochs 1 --limit 12800
+    python benchmarks/bench_train.py --preset cnn --epochs 1 --limit 12800 [--rounds 5]
+
+The two sides alternate `--rounds` times (this machine's speed drifts within minutes) and the medians are compared.
 """
 
 from __future__ import annotations
@@ -141,6 +143,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=2, help="timed epochs, after one warm-up epoch")
     parser.add_argument("--limit", type=int, default=0, help="train rows per epoch (0: the whole train split)")
     parser.add_argument("--threads", type=int, default=0, help="threads on both sides (0: every available core)")
+    parser.add_argument("--rounds", type=int, default=5, help="alternating runs of each side; medians reported")
     parser.add_argument("--worker", choices=["numpy", "torch"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     if not args.threads:
@@ -160,27 +163,37 @@ def main() -> None:
         f"{args.threads} thread(s) on both sides, the same allocator setting"
     )
     passthrough = [*without_threads(sys.argv[1:]), "--threads", str(args.threads)]
-    results = {}
-    for side in ("numpy", "torch"):
-        if side == "torch":
-            try:
-                import torch
+    sides = ["numpy"]
+    try:
+        import torch
 
-                print(f"torch {torch.__version__}")
-            except ImportError:
-                print("torch: not installed (pip install torch==2.13.0) — skipped")
-                continue
-        cmd = [sys.executable, __file__, *passthrough, "--worker", side]
-        env = os.environ | {"KAGGLE_DIGITS_THREADS": str(args.threads), "OPENBLAS_NUM_THREADS": str(args.threads)}
-        out = subprocess.run(cmd, capture_output=True, text=True, check=True, env=env).stdout.strip().splitlines()[-1]
-        results[side] = r = json.loads(out)
+        print(f"torch {torch.__version__}; the sides alternate {args.rounds} time(s), medians below")
+        sides.append("torch")
+    except ImportError:
+        print("torch: not installed (pip install torch==2.13.0) — skipped")
+    env = os.environ | {"KAGGLE_DIGITS_THREADS": str(args.threads), "OPENBLAS_NUM_THREADS": str(args.threads)}
+    results: dict[str, list[dict]] = {side: [] for side in sides}
+    for round_ in range(1, args.rounds + 1):
+        for side in sides:
+            cmd = [sys.executable, __file__, *passthrough, "--worker", side]
+            out = subprocess.run(cmd, capture_output=True, text=True, check=True, env=env).stdout
+            results[side].append(r := json.loads(out.strip().splitlines()[-1]))
+            print(f"round {round_} {side:>6}: {r['s_per_epoch']:.2f} s/epoch  {r['samples_per_s']:>9,.0f} samples/s")
+    medians = {
+        side: {key: float(np.median([r[key] for r in runs])) for key in runs[0]} for side, runs in results.items()
+    }
+    for side, m in medians.items():
         print(
-            f"{side:>6}: {r['s_per_epoch']:.2f} s/epoch  {r['samples_per_s']:>9,.0f} samples/s  "
-            f"peak RSS {r['peak_rss_mib']:,.0f} MiB"
+            f"median {side:>6}: {m['s_per_epoch']:.2f} s/epoch  {m['samples_per_s']:>9,.0f} samples/s  "
+            f"peak RSS {m['peak_rss_mib']:,.0f} MiB"
         )
-    if len(results) == 2:
-        ratio = results["numpy"]["s_per_epoch"] / results["torch"]["s_per_epoch"]
-        print(f" ratio NumPy/PyTorch (time per epoch): {ratio:.2f}")
+    if len(medians) == 2:
+        ratio = medians["numpy"]["s_per_epoch"] / medians["torch"]["s_per_epoch"]
+        rounds = [n["s_per_epoch"] / t["s_per_epoch"] for n, t in zip(results["numpy"], results["torch"], strict=True)]
+        print(
+            f" ratio NumPy/PyTorch (median time per epoch): {ratio:.2f}; round by round "
+            + ", ".join(f"{x:.2f}" for x in rounds)
+        )
 
 
 if __name__ == "__main__":

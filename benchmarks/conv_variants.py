@@ -6,12 +6,17 @@ Each variant is checked against `shifted_conv` before it is timed, so a fast wro
 - stacked taps: one GEMM `(9F, C) @ (C, H*W)` per image, then the 9 shifted (F, Ho*W) slices of it summed.
 - Winograd F(2x2, 3x3): 16 GEMMs `(F, C) @ (C, tiles)` instead of 36 multiplications per 2x2 output tile, with the
   input and output transforms as strided NumPy adds (Lavin & Gray 2015).
+- Winograd F(4x4, 3x3) with every transform a GEMM (`nn/winograd.py`: the tiles copied once, then Kronecker
+  matrices), in sub-batches of 8 and 16 images and on the whole chunk at once.
 
 And three ways to the weight gradient from the same flat input and the output gradient (zero in the wrap-around
 columns): per-image GEMMs for each tap (what Conv2D runs), the 9 taps stacked into one (9C, Ho*W) column block per
-image, and the batch collapsed so that each tap is one (F, n*Ho*W) @ (n*Ho*W, C) product.
+image, and the batch collapsed so that each tap is one (F, n*Ho*W) @ (n*Ho*W, C) product; and Winograd F(4x4)'s,
+given the input transform its forward kept, and with that transform computed as well (where the forward is another
+method). Then the input gradient: the shifted convolution of the zero-bordered output gradient with the flipped
+kernels (what Conv2D runs) against the same convolution through Winograd F(4x4).
 
-    python benchmarks/conv_variants.py [--images 64]
+    python benchmarks/conv_variants.py [--images 64 --preset cnn]
 """
 
 from __future__ import annotations
@@ -21,10 +26,14 @@ import time
 
 import numpy as np
 
+from kaggle_digits.nn import winograd as wg
 from kaggle_digits.nn.conv import SUB_BATCH, shifted_conv
 from kaggle_digits.nn.parallel import _blas_local_threads
 
-LAYERS = [(32, 32, 26), (32, 64, 12), (64, 64, 10)]  # (C, F, input side) of the cnn preset's shifted layers
+LAYERS = {  # (C, F, input side) of each preset's wide 3x3 layers
+    "cnn": [(32, 32, 26), (32, 64, 12), (64, 64, 10)],
+    "fast": [(16, 16, 26), (16, 32, 12), (32, 32, 10)],
+}
 G = np.array([[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]], np.float32)  # Winograd kernel transform
 
 
@@ -72,6 +81,12 @@ def winograd(X: np.ndarray, U: np.ndarray, Y: np.ndarray, batch: int = SUB_BATCH
             out = Y[s : s + b].reshape(b, F, t, 2, t, 2)[:, :, :, o]  # (b, F, t, t, 2) view
             for p, values in enumerate((half[0] + half[1] + half[2], half[1] - half[2] - half[3])):
                 out[..., p] = values.reshape(F, b, t, t).transpose(1, 0, 2, 3)
+
+
+def winograd4(X: np.ndarray, U: np.ndarray, Y: np.ndarray, batch: int) -> None:
+    """Y = X ⋆ W through F(4x4, 3x3) with GEMM transforms, `batch` images per pass; U = kernel_transform(W)."""
+    for s in range(0, len(X), batch):
+        wg.convolve(X[s : s + batch], U, Y[s : s + batch])
 
 
 def weight_grad_per_image(flat: np.ndarray, dY: np.ndarray, side: int, k: int = 3) -> np.ndarray:
@@ -122,15 +137,17 @@ def timed(call, repeats: int = 10) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--images", type=int, default=64, help="images per call (one core's chunk of a batch)")
+    parser.add_argument("--preset", choices=list(LAYERS), default="cnn", help="whose layers")
     args = parser.parse_args()
     setter = _blas_local_threads()
     if setter is not None:
         setter(1)
     rng = np.random.default_rng(0)
     print(f"forward of one {args.images}-image chunk on one core, ms (relative error against shifted)")
-    print(f"{'layer':<22}{'shifted':>9}{'stacked taps':>22}{'Winograd':>22}")
+    columns = ["stacked taps", "Winograd 2x2", "Winograd 4x4 /8", "Winograd 4x4 /16", "Winograd 4x4 all"]
+    print(f"{'layer':<22}{'shifted':>9}" + "".join(f"{c:>22}" for c in columns))
     weight_grads = []
-    for C, F, side in LAYERS:
+    for C, F, side in LAYERS[args.preset]:
         X = rng.standard_normal((args.images, C, side, side), dtype=np.float32)  # (n, C, H, W)
         W = rng.standard_normal((F, C, 3, 3), dtype=np.float32)  # (F, C, 3, 3)
         flat = np.zeros((args.images, C, side * side + 2), np.float32)  # (n, C, H*W + 2)
@@ -140,26 +157,57 @@ def main() -> None:
         reference, Y = (np.empty((args.images, F, side - 2, side - 2), np.float32) for _ in range(2))
         base = timed(lambda: shifted_conv(flat, taps, side, reference))  # noqa: B023
         cells = []
-        for run in (lambda: stacked_taps(flat, W, side, Y), lambda: winograd(X, U, Y)):  # noqa: B023
+        U4 = wg.kernel_transform(W)  # (36, F, C)
+        variants = [lambda: stacked_taps(flat, W, side, Y), lambda: winograd(X, U, Y)]  # noqa: B023
+        variants += [lambda b=b: winograd4(X, U4, Y, b) for b in (8, 16, args.images)]  # noqa: B023
+        for run in variants:
             ms = timed(run)
             error = np.abs(Y - reference).max() / np.abs(reference).max()
             cells.append(f"{ms:.1f} ({ms / base:.2f}x, {error:.0e})")
         print(f"{C}→{F}, {side}x{side}".ljust(22) + f"{base:>9.1f}" + "".join(f"{c:>22}" for c in cells))
-        weight_grads.append((C, F, side, flat))
-    print(
-        f"\nweight gradient of the same chunk, ms\n{'layer':<22}{'per image':>10}{'stacked taps':>22}{'collapsed':>22}"
-    )
-    for C, F, side, flat in weight_grads:
+        weight_grads.append((C, F, side, flat, X, W))
+    columns = ["stacked taps", "collapsed", "Winograd 4x4 given V", "Winograd 4x4 with V"]
+    print("\nweight gradient of the same chunk, ms")
+    print(f"{'layer':<22}{'per image':>10}" + "".join(f"{c:>24}" for c in columns))
+    input_grads = []
+    for C, F, side, flat, X, W in weight_grads:
         dY = rng.standard_normal((args.images, F, (side - 2) * side), dtype=np.float32)  # (n, F, Ho*W)
         dY.reshape(args.images, F, side - 2, side)[..., side - 2 :] = 0  # wrap-around columns carry no gradient
         reference = weight_grad_per_image(flat, dY, side)
         base = timed(lambda: weight_grad_per_image(flat, dY, side))  # noqa: B023
+        dY_valid = np.ascontiguousarray(dY.reshape(args.images, F, side - 2, side)[..., : side - 2])  # (n, F, Ho, Wo)
+        V = wg.input_transform(X)  # (36, C, n*T)
+        methods = [
+            lambda: weight_grad_stacked(flat, dY, side),  # noqa: B023
+            lambda: weight_grad_collapsed(flat, dY, side),  # noqa: B023
+            lambda: wg.weight_grad(V, dY_valid),  # noqa: B023
+            lambda: wg.weight_grad(wg.input_transform(X), dY_valid),  # noqa: B023
+        ]
         cells = []
-        for method in (weight_grad_stacked, weight_grad_collapsed):
-            ms = timed(lambda: method(flat, dY, side))  # noqa: B023
-            error = np.abs(method(flat, dY, side) - reference).max() / np.abs(reference).max()
+        for method in methods:
+            ms = timed(method)
+            error = np.abs(method() - reference).max() / np.abs(reference).max()
             cells.append(f"{ms:.1f} ({ms / base:.2f}x, {error:.0e})")
-        print(f"{C}→{F}, {side}x{side}".ljust(22) + f"{base:>10.1f}" + "".join(f"{c:>22}" for c in cells))
+        print(f"{C}→{F}, {side}x{side}".ljust(22) + f"{base:>10.1f}" + "".join(f"{c:>24}" for c in cells))
+        input_grads.append((C, F, side, W, dY_valid))
+    print("\ninput gradient of the same chunk (the zero-bordered output gradient ⋆ the flipped kernels), ms")
+    print(f"{'layer':<22}{'shifted':>9}{'Winograd 4x4 /16':>24}")
+    for C, F, side, W, dY_valid in input_grads:
+        n, padded = args.images, side + 2
+        flat = np.zeros((n, F, padded * padded + 2), np.float32)  # (n, F, (H+2)*(W+2) + 2)
+        flat[:, :, : padded * padded].reshape(n, F, padded, padded)[:, :, 2:-2, 2:-2] = dY_valid
+        dY_pad = np.ascontiguousarray(flat[:, :, : padded * padded].reshape(n, F, padded, padded))
+        flipped = W[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)  # (C, F, 3, 3)
+        taps, U = flipped.transpose(2, 3, 0, 1).copy(), wg.kernel_transform(np.ascontiguousarray(flipped))
+        reference, dX = (np.empty((n, C, side, side), np.float32) for _ in range(2))
+        base = timed(lambda: shifted_conv(flat, taps, padded, reference))  # noqa: B023
+        ms = timed(lambda: winograd4(dY_pad, U, dX, 16))  # noqa: B023
+        error = np.abs(dX - reference).max() / np.abs(reference).max()
+        print(
+            f"{C}→{F}, {side}x{side}".ljust(22)
+            + f"{base:>9.1f}"
+            + f"{ms:.1f} ({ms / base:.2f}x, {error:.0e})".rjust(24)
+        )
 
 
 if __name__ == "__main__":

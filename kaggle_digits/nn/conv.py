@@ -1,4 +1,5 @@
-"""Conv2D in NCHW float32: im2col for thin inputs, shifted GEMMs for wide ones, forward and backward side by side.
+"""Conv2D in NCHW float32: im2col for thin inputs, shifted GEMMs for wide ones and Winograd F(4x4, 3x3) for small
+wide ones (`winograd.py`), forward and backward side by side.
 
 The input gradient is itself a convolution (of the zero-padded output gradient with the flipped kernels), so
 it reuses the forward's machinery instead of scattering columns back with col2im. The batch is split into one chunk
@@ -11,10 +12,15 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from . import winograd
 from .layers import Layer, init_weights
 from .parallel import map_batch
 
 SHIFTED_MIN_DEPTH = 64  # C*k*k from which Conv2D uses shifted GEMMs rather than im2col
+METHODS = ("im2col", "shifted", "winograd")
+WINOGRAD_MAX_SIDE = 12  # input sides up to which a 3x3 layer with many channels runs Winograd F(4x4, 3x3)
+WINOGRAD_MIN_CHANNELS = 32
+WINOGRAD_SUB_BATCH = 16  # images per Winograd pass
 SUB_BATCH = 16  # images per shifted-GEMM pass
 
 
@@ -69,12 +75,28 @@ def shifted_conv(src: np.ndarray, taps: np.ndarray, row_width: int, dst: np.ndar
         dst[s : s + b] = acc[:b].reshape(b, F, ho, row_width)[:, :, :, :wo]
 
 
+def sub_batches(rows: slice) -> list[slice]:
+    """rows in consecutive slices of at most WINOGRAD_SUB_BATCH."""
+    size = WINOGRAD_SUB_BATCH
+    return [slice(s, min(s + size, rows.stop)) for s in range(rows.start, rows.stop, size)]
+
+
+def pick_method(C: int, F: int, k: int, h: int, w: int) -> str:
+    """The method for a wide layer's (padded) input: Winograd for 3x3 kernels with at least WINOGRAD_MIN_CHANNELS
+    in and out on inputs up to WINOGRAD_MAX_SIDE, else shifted GEMMs (docs/benchmarks.md has the figures)."""
+    small = max(h, w) <= WINOGRAD_MAX_SIDE and min(C, F) >= WINOGRAD_MIN_CHANNELS
+    return "winograd" if k == 3 and small else "shifted"
+
+
 class Conv2D(Layer):
     """Cross-correlation with F filters of C x k x k, stride 1, optional zero padding.
 
     `bias=False` where BatchNorm follows: its mean subtraction would cancel a bias, so it would only cost time.
-    Two exact methods: im2col + one GEMM per image where C*k*k is small (the input layer, C = 1), and k*k shifted
-    GEMMs (`shifted_conv`) for wide inputs, where the im2col copy would cost as much as the arithmetic.
+    Three methods: im2col + one GEMM per image where C*k*k is small (the input layer, C = 1); for wide inputs, k*k
+    shifted GEMMs (`shifted_conv`), where the im2col copy would cost as much as the arithmetic, or — for 3x3 kernels on
+    small images with many channels, where it measured faster — Winograd F(4x4, 3x3) for the forward pass and the
+    weight gradient (`winograd`), with the input gradient still a shifted convolution. Without `method`, the layer
+    picks by its input's size when it first sees one (`pick_method`).
     """
 
     kind = "conv2d"
@@ -97,9 +119,9 @@ class Conv2D(Layer):
         self.workspace = Workspace()  # buffers reused while the batch shape repeats
         self.in_channels, self.out_channels, self.k, self.padding = in_channels, out_channels, kernel_size, padding
         self.init, self.bias = init, bias
-        self.method = method or ("im2col" if in_channels * kernel_size**2 < SHIFTED_MIN_DEPTH else "shifted")
-        if self.method not in ("im2col", "shifted"):
-            raise ValueError(f"conv method {self.method!r}: choose 'im2col' or 'shifted'")
+        self.method = method or ("im2col" if in_channels * kernel_size**2 < SHIFTED_MIN_DEPTH else None)
+        if method is not None and (method not in METHODS or (method == "winograd" and kernel_size != 3)):
+            raise ValueError(f"conv method {self.method!r}: choose one of {METHODS} (winograd: 3x3 kernels only)")
         fan_in, fan_out = in_channels * kernel_size**2, out_channels * kernel_size**2
         shape = (out_channels, in_channels, kernel_size, kernel_size)
         self._add_param("W", init_weights(shape, fan_in, fan_out, init, rng, dtype))  # (F, C, k, k)
@@ -112,6 +134,7 @@ class Conv2D(Layer):
             X = np.pad(X, ((0, 0), (0, 0), (p, p), (p, p)))  # (N, C, H+2p, W+2p)
         n, C, h, w = self.padded_shape = X.shape
         F, k = self.out_channels, self.k
+        self.method = self.method or pick_method(C, F, k, h, w)
         Y = np.empty((n, F, h - k + 1, w - k + 1), X.dtype)  # (N, F, Ho, Wo)
         b = self.params["b"][:, None, None] if self.bias else None  # (F, 1, 1)
         if self.method == "im2col":
@@ -121,6 +144,16 @@ class Conv2D(Layer):
             def convolve(rows: slice) -> None:
                 src = im2col(X[rows], k, None if cols is None else cols[rows])  # (n, C*k*k, L)
                 np.matmul(W2, src, out=Y[rows].reshape(len(src), F, -1))  # (n, F, L)
+
+        elif self.method == "winograd":
+            U = winograd.kernel_transform(self.params["W"])  # (36, F, C)
+            tiles = np.prod(winograd.tile_counts(h, w))
+
+            def convolve(rows: slice) -> None:
+                for part in sub_batches(rows):
+                    m = part.stop - part.start
+                    kept = self.workspace.get(f"V{part.start}", (36, C, m * tiles), X.dtype) if training else None
+                    winograd.convolve(X[part], U, Y[part], kept)  # dW reads kept: the input transform
 
         else:
             shape = (n, C, h * w + k - 1)  # images flattened row by row, k-1 spare zeros at the end
@@ -143,8 +176,18 @@ class Conv2D(Layer):
     def backward(self, dY, need_dX=True):
         n = len(dY)
         dX = np.empty(self.padded_shape, dY.dtype) if need_dX else None  # (N, C, H+2p, W+2p)
+        work = 2 * dY.size * self.in_channels * self.k**2
         if self.method == "im2col":
             weight_grad, input_grad_into = self._im2col_backward(dY, need_dX)
+        elif self.method == "winograd":
+
+            def weight_grad(rows: slice) -> np.ndarray:
+                return sum(
+                    winograd.weight_grad(self.workspace[f"V{part.start}"], dY[part]) for part in sub_batches(rows)
+                )
+
+            input_grad_into = self._shifted_input_grad(dY) if need_dX else None
+            work //= 2  # the forward's estimate: the same chunks, so each finds its own kept V
         else:
             weight_grad, input_grad_into = self._shifted_backward(dY, need_dX)
 
@@ -155,7 +198,7 @@ class Conv2D(Layer):
                 input_grad_into(rows, dX[rows])
             return weight_grad(rows), db
 
-        partials = map_batch(gradients_of, n, 2 * dY.size * self.in_channels * self.k**2)
+        partials = map_batch(gradients_of, n, work)
         self.grads["W"][...] = sum(dW for dW, _ in partials)
         if self.bias:
             self.grads["b"][...] = sum(db for _, db in partials)
@@ -193,13 +236,8 @@ class Conv2D(Layer):
         """dW tap by tap from the forward's flat input; dX as a shifted convolution of the padded dY, flipped."""
         n, F, ho, wo = dY.shape
         k, C = self.k, self.in_channels
-        _, _, h, w = self.padded_shape
+        w = self.padded_shape[3]
         flat = self.workspace["flat"]  # (N, C, H*W + k-1)
-        hp, wp = h + k - 1, w + k - 1
-        if need_dX:
-            dY_pad = self.workspace.get("dY_pad", (n, F, hp * wp + k - 1), dY.dtype, zeros=True)  # border stays 0
-        flipped = self.params["W"][:, :, ::-1, ::-1].transpose(2, 3, 1, 0).copy()  # (k, k, C, F)
-
         dY_wide = self.workspace.get("dY_wide", (n, F, ho, w), dY.dtype, zeros=True)  # wrap-around columns stay 0
 
         def weight_grad(rows: slice) -> np.ndarray:
@@ -213,12 +251,23 @@ class Conv2D(Layer):
                     dW[:, :, i, j] = np.matmul(dY_rows, part.transpose(0, 2, 1)).sum(axis=0)  # (F, C)
             return dW
 
+        return weight_grad, self._shifted_input_grad(dY) if need_dX else None
+
+    def _shifted_input_grad(self, dY):
+        """dX as a shifted convolution of the zero-bordered dY with the flipped kernels."""
+        n, F, ho, wo = dY.shape
+        k = self.k
+        _, _, h, w = self.padded_shape
+        hp, wp = h + k - 1, w + k - 1
+        dY_pad = self.workspace.get("dY_pad", (n, F, hp * wp + k - 1), dY.dtype, zeros=True)  # border stays 0
+        flipped = self.params["W"][:, :, ::-1, ::-1].transpose(2, 3, 1, 0).copy()  # (k, k, C, F)
+
         def input_grad_into(rows: slice, dX: np.ndarray) -> None:
             interior = dY_pad[rows, :, : hp * wp].reshape(-1, F, hp, wp)[:, :, k - 1 : k - 1 + ho, k - 1 : k - 1 + wo]
             interior[...] = dY[rows]
             shifted_conv(dY_pad[rows], flipped, wp, dX)
 
-        return weight_grad, input_grad_into
+        return input_grad_into
 
     def spec(self):
         return {

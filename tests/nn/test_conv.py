@@ -6,6 +6,7 @@ from test_layers import check_layer, numeric_grad
 
 from kaggle_digits.nn import parallel
 from kaggle_digits.nn.batchnorm import BatchNorm
+from kaggle_digits.nn import conv
 from kaggle_digits.nn.conv import Conv2D
 from kaggle_digits.nn.layers import ReLU
 from kaggle_digits.nn.losses import cross_entropy
@@ -32,7 +33,7 @@ def direct_conv(X, W, b, padding):
     return out
 
 
-METHODS = ["im2col", "shifted"]
+METHODS = ["im2col", "shifted", "winograd"]
 
 
 @pytest.fixture(autouse=True)
@@ -43,7 +44,10 @@ def split_even_tiny_jobs(monkeypatch):
 
 @pytest.mark.parametrize("method", METHODS)
 @pytest.mark.parametrize(("k", "padding", "n"), [(3, 0, 2), (3, 1, 2), (2, 0, 2), (3, 0, 37)])
-def test_conv_forward_matches_a_direct_loop(method, k, padding, n):
+def test_conv_forward_matches_a_direct_loop(method, k, padding, n, monkeypatch):
+    monkeypatch.setattr(conv, "WINOGRAD_SUB_BATCH", 4)
+    if method == "winograd" and k != 3:
+        pytest.skip("F(4x4, 3x3) is for 3x3 kernels only")
     rng = np.random.default_rng(0)
     layer = Conv2D(3, 4, k, padding, rng=rng, dtype=np.float64, method=method)
     layer.params["b"][...] = rng.standard_normal(4)
@@ -55,19 +59,34 @@ def test_conv_forward_matches_a_direct_loop(method, k, padding, n):
 
 @pytest.mark.parametrize("method", METHODS)
 @pytest.mark.parametrize(("padding", "bias", "n"), [(0, True, 2), (1, True, 2), (0, False, 19)])
-def test_conv_gradients(method, padding, bias, n):
+def test_conv_gradients(method, padding, bias, n, monkeypatch):
+    monkeypatch.setattr(conv, "WINOGRAD_SUB_BATCH", 4)  # several Winograd passes per thread's chunk
     rng = np.random.default_rng(2)
     layer = Conv2D(2, 3, 3, padding, bias=bias, rng=rng, dtype=np.float64, method=method)
     assert ("b" in layer.params) == bias
     check_layer(layer, rng.standard_normal((n, 2, 5, 4)), rng)
 
 
-def test_conv_picks_im2col_for_the_input_layer_and_shifted_gemms_for_wide_inputs():
+def test_conv_picks_im2col_for_the_input_layer_shifted_gemms_for_wide_inputs_and_winograd_for_small_ones():
     rng = np.random.default_rng(0)
     assert Conv2D(1, 32, 3, rng=rng).method == "im2col"
-    assert Conv2D(32, 32, 3, rng=rng).method == "shifted"
+    picked = {}
+    for C, F, side, padding in [(32, 32, 26, 0), (16, 32, 12, 0), (32, 64, 12, 0), (64, 64, 10, 0), (64, 64, 12, 1)]:
+        layer = Conv2D(C, F, 3, padding, rng=rng)
+        assert layer.method is None  # decided by the first input's size
+        layer.forward(np.zeros((1, C, side, side), np.float32))
+        picked[C, F, side, padding] = layer.method
+    assert picked == {
+        (32, 32, 26, 0): "shifted",  # a large image
+        (16, 32, 12, 0): "shifted",  # too few input channels
+        (32, 64, 12, 0): "winograd",
+        (64, 64, 10, 0): "winograd",
+        (64, 64, 12, 1): "shifted",  # 14 x 14 once padded
+    }
     with pytest.raises(ValueError, match="conv method"):
         Conv2D(1, 2, 3, rng=rng, method="fft")
+    with pytest.raises(ValueError, match="3x3 kernels only"):
+        Conv2D(8, 8, 5, rng=rng, method="winograd")
 
 
 def test_maxpool_forward_and_gradient():

@@ -48,10 +48,11 @@ def torch_twin(net):
     "config",
     [
         preset_config("cnn", conv_channels=(4, 6), hidden_sizes=(16,), dropout=0.0),
+        preset_config("cnn", conv_channels=(2, 32, 32, 32), hidden_sizes=(16,), dropout=0.0),  # Winograd layers
         preset_config("strided", conv_channels=(2, 3, 4, 4, 5, 6), hidden_sizes=(16,), dropout=0.0),
         preset_config("lean", conv_channels=(3, 4), hidden_sizes=(16,)),
     ],
-    ids=["cnn", "strided", "lean"],
+    ids=["cnn", "cnn-winograd", "strided", "lean"],
 )
 def test_forward_gradients_and_running_statistics_match_pytorch(config):
     net = build_network(architecture(config), np.random.default_rng(0), dtype=np.float64)
@@ -66,6 +67,8 @@ def test_forward_gradients_and_running_statistics_match_pytorch(config):
     torch.nn.functional.cross_entropy(logits_t, torch.tensor(y)).backward()
 
     np.testing.assert_allclose(logits, logits_t.detach().numpy(), rtol=1e-9, atol=1e-12)
+    methods = [getattr(layer, "method", None) for layer in net.layers if layer.kind == "conv2d"]
+    assert ("winograd" in methods) == (config.conv_channels[1] >= 32)
     ours = [layer for layer in net.layers if layer.params]
     theirs = [m for m in twin if list(m.parameters())]
     for layer, module in zip(ours, theirs, strict=True):
