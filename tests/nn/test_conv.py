@@ -4,9 +4,8 @@ import numpy as np
 import pytest
 from test_layers import check_layer, numeric_grad
 
-from kaggle_digits.nn import parallel
+from kaggle_digits.nn import conv, parallel
 from kaggle_digits.nn.batchnorm import BatchNorm
-from kaggle_digits.nn import conv
 from kaggle_digits.nn.conv import Conv2D
 from kaggle_digits.nn.layers import ReLU
 from kaggle_digits.nn.losses import cross_entropy
