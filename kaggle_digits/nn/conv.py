@@ -19,7 +19,7 @@ from .parallel import map_batch
 SHIFTED_MIN_DEPTH = 64  # C*k*k from which Conv2D uses shifted GEMMs rather than im2col
 METHODS = ("im2col", "shifted", "winograd")
 WINOGRAD_MAX_SIDE = 12  # input sides up to which a 3x3 layer with many channels runs Winograd F(4x4, 3x3)
-WINOGRAD_MIN_CHANNELS = 32
+WINOGRAD_MIN_CHANNELS = 64
 WINOGRAD_SUB_BATCH = 16  # images per Winograd pass
 SUB_BATCH = 16  # images per shifted-GEMM pass
 

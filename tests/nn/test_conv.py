@@ -70,15 +70,15 @@ def test_conv_picks_im2col_for_the_input_layer_shifted_gemms_for_wide_inputs_and
     rng = np.random.default_rng(0)
     assert Conv2D(1, 32, 3, rng=rng).method == "im2col"
     picked = {}
-    for C, F, side, padding in [(32, 32, 26, 0), (16, 32, 12, 0), (32, 64, 12, 0), (64, 64, 10, 0), (64, 64, 12, 1)]:
+    for C, F, side, padding in [(32, 32, 26, 0), (32, 64, 12, 0), (64, 32, 10, 0), (64, 64, 10, 0), (64, 64, 12, 1)]:
         layer = Conv2D(C, F, 3, padding, rng=rng)
         assert layer.method is None  # decided by the first input's size
         layer.forward(np.zeros((1, C, side, side), np.float32))
         picked[C, F, side, padding] = layer.method
     assert picked == {
         (32, 32, 26, 0): "shifted",  # a large image
-        (16, 32, 12, 0): "shifted",  # too few input channels
-        (32, 64, 12, 0): "winograd",
+        (32, 64, 12, 0): "shifted",  # too few input channels
+        (64, 32, 10, 0): "shifted",  # too few output channels
         (64, 64, 10, 0): "winograd",
         (64, 64, 12, 1): "shifted",  # 14 x 14 once padded
     }

@@ -48,7 +48,7 @@ def torch_twin(net):
     "config",
     [
         preset_config("cnn", conv_channels=(4, 6), hidden_sizes=(16,), dropout=0.0),
-        preset_config("cnn", conv_channels=(2, 32, 32, 32), hidden_sizes=(16,), dropout=0.0),  # Winograd layers
+        preset_config("cnn", conv_channels=(2, 8, 64, 64), hidden_sizes=(16,), dropout=0.0),  # a Winograd layer
         preset_config("strided", conv_channels=(2, 3, 4, 4, 5, 6), hidden_sizes=(16,), dropout=0.0),
         preset_config("lean", conv_channels=(3, 4), hidden_sizes=(16,)),
     ],
@@ -68,7 +68,7 @@ def test_forward_gradients_and_running_statistics_match_pytorch(config):
 
     np.testing.assert_allclose(logits, logits_t.detach().numpy(), rtol=1e-9, atol=1e-12)
     methods = [getattr(layer, "method", None) for layer in net.layers if layer.kind == "conv2d"]
-    assert ("winograd" in methods) == (config.conv_channels[1] >= 32)
+    assert ("winograd" in methods) == (config.conv_channels[-1] >= 64)
     ours = [layer for layer in net.layers if layer.params]
     theirs = [m for m in twin if list(m.parameters())]
     for layer, module in zip(ours, theirs, strict=True):
