@@ -12,9 +12,10 @@ tiny=(--data-dir "$work/data" --preset mlp --hidden 16 --epochs 1 --no-augment)
 "$BIN/kaggle-digits" train "${tiny[@]}" --folds 2 --seed 2 --split-seed 1 --runs-dir "$work/runs" --submissions-dir "$work/subs"
 first=$(ls -d "$work"/runs/* | head -1) && second=$(ls -d "$work"/runs/* | tail -1)
 
-"$PY" benchmarks/bench_train.py --preset mlp --data-dir "$work/data" --epochs 1 --limit 256
-"$PY" benchmarks/profile_layers.py --preset cnn --batch-size 16 --steps 2
+"$PY" benchmarks/bench_train.py --preset mlp --data-dir "$work/data" --epochs 1 --limit 256 --rounds 1
+"$PY" benchmarks/profile_layers.py --preset cnn --batch-size 16 --steps 2 --rounds 1
 "$PY" benchmarks/conv_variants.py --images 4
+"$PY" benchmarks/conv_bounds.py --images 4
 "$PY" benchmarks/recipe_trial.py --preset mlp --data-dir "$work/data" --folds 2 --runs-root "$work/trial" epochs=1 \
     hidden_sizes=16
 "$PY" benchmarks/side_by_side.py --preset mlp --folds 2 --jobs 1,2 -- --data-dir "$work/data" --hidden 16 --epochs 1
