@@ -6,15 +6,18 @@ Each variant is checked against `shifted_conv` before it is timed, so a fast wro
 - stacked taps: one GEMM `(9F, C) @ (C, H*W)` per image, then the 9 shifted (F, Ho*W) slices of it summed.
 - Winograd F(2x2, 3x3): 16 GEMMs `(F, C) @ (C, tiles)` instead of 36 multiplications per 2x2 output tile, with the
   input and output transforms as strided NumPy adds (Lavin & Gray 2015).
+- columns per image: the 9 shifted slices of one image copied into a (9C, Ho*W) block that stays in cache, then one
+  GEMM `(F, 9C) @ (9C, Ho*W)` with a 9x longer inner dimension.
 - Winograd F(4x4, 3x3) with every transform a GEMM (`nn/winograd.py`: the tiles copied once, then Kronecker
   matrices), in sub-batches of 8 and 16 images and on the whole chunk at once.
 
 And three ways to the weight gradient from the same flat input and the output gradient (zero in the wrap-around
 columns): per-image GEMMs for each tap (what Conv2D runs), the 9 taps stacked into one (9C, Ho*W) column block per
-image, and the batch collapsed so that each tap is one (F, n*Ho*W) @ (n*Ho*W, C) product; and Winograd F(4x4)'s,
-given the input transform its forward kept, and with that transform computed as well (where the forward is another
-method). Then the input gradient: the shifted convolution of the zero-bordered output gradient with the flipped
-kernels (what Conv2D runs) against the same convolution through Winograd F(4x4).
+image, the batch collapsed so that each tap is one (F, n*Ho*W) @ (n*Ho*W, C) product, the batch laid out
+channels-last once so that each tap is one (F, n*H*W) @ (n*H*W, C) product over every pixel of the chunk, and
+Winograd F(4x4)'s, given the input transform its forward kept, and with that transform computed as well (where the
+forward is another method). Then the input gradient: the shifted convolution of the zero-bordered output gradient
+with the flipped kernels (what Conv2D runs) against the same convolution through Winograd F(4x4).
 
     python benchmarks/conv_variants.py [--images 64 --preset cnn]
 """
@@ -83,6 +86,38 @@ def winograd(X: np.ndarray, U: np.ndarray, Y: np.ndarray, batch: int = SUB_BATCH
                 out[..., p] = values.reshape(F, b, t, t).transpose(1, 0, 2, 3)
 
 
+def columns_per_image(flat: np.ndarray, W: np.ndarray, side: int, Y: np.ndarray) -> None:
+    """Per image, the 9 shifted (C, Ho*W) slices copied into one (9C, Ho*W) block, then one GEMM with K = 9C."""
+    n, C, _ = flat.shape
+    F, ho = W.shape[0], side - 2
+    length = ho * side
+    W2 = W.transpose(0, 2, 3, 1).reshape(F, 9 * C)  # (F, 9C): taps outer, channels inner
+    cols = np.empty((9 * C, length), np.float32)  # (9C, Ho*W): 0.7 MB for the 26x26 layer
+    out = np.empty((F, length), np.float32)  # (F, Ho*W)
+    for image in range(n):
+        for tap in range(9):
+            offset = (tap // 3) * side + tap % 3
+            cols[tap * C : (tap + 1) * C] = flat[image, :, offset : offset + length]
+        np.matmul(W2, cols, out=out)
+        Y[image] = out.reshape(F, ho, side)[:, :, :ho]
+
+
+def weight_grad_channels_last(X: np.ndarray, dY: np.ndarray) -> np.ndarray:
+    """dW with the chunk laid out channels-last once: each tap one (F, n*H*W) @ (n*H*W, C) GEMM over every pixel
+    (outputs beyond the valid ones carry a zero gradient)."""
+    n, C, h, w = X.shape
+    F, ho, wo = dY.shape[1:]
+    pixels = np.zeros((n * h * w + 2 * w + 2, C), np.float32)  # (n*H*W + spare, C)
+    pixels[: n * h * w].reshape(n, h, w, C)[...] = X.transpose(0, 2, 3, 1)
+    grads = np.zeros((F, n, h, w), np.float32)  # (F, n, H, W), zero beyond (Ho, Wo)
+    grads[:, :, :ho, :wo] = dY.transpose(1, 0, 2, 3)
+    dW = np.empty((F, C, 3, 3), np.float32)
+    for tap in range(9):
+        offset = (tap // 3) * w + tap % 3
+        dW[:, :, tap // 3, tap % 3] = grads.reshape(F, -1) @ pixels[offset : offset + n * h * w]  # (F, C)
+    return dW
+
+
 def winograd4(X: np.ndarray, U: np.ndarray, Y: np.ndarray, batch: int) -> None:
     """Y = X ⋆ W through F(4x4, 3x3) with GEMM transforms, `batch` images per pass; U = kernel_transform(W)."""
     for s in range(0, len(X), batch):
@@ -144,7 +179,8 @@ def main() -> None:
         setter(1)
     rng = np.random.default_rng(0)
     print(f"forward of one {args.images}-image chunk on one core, ms (relative error against shifted)")
-    columns = ["stacked taps", "Winograd 2x2", "Winograd 4x4 /8", "Winograd 4x4 /16", "Winograd 4x4 all"]
+    columns = ["stacked taps", "columns per image", "Winograd 2x2", "Winograd 4x4 /8", "Winograd 4x4 /16",
+               "Winograd 4x4 all"]  # fmt: skip
     print(f"{'layer':<22}{'shifted':>9}" + "".join(f"{c:>22}" for c in columns))
     weight_grads = []
     for C, F, side in LAYERS[args.preset]:
@@ -158,7 +194,8 @@ def main() -> None:
         base = timed(lambda: shifted_conv(flat, taps, side, reference))  # noqa: B023
         cells = []
         U4 = wg.kernel_transform(W)  # (36, F, C)
-        variants = [lambda: stacked_taps(flat, W, side, Y), lambda: winograd(X, U, Y)]  # noqa: B023
+        variants = [lambda: stacked_taps(flat, W, side, Y), lambda: columns_per_image(flat, W, side, Y)]  # noqa: B023
+        variants += [lambda: winograd(X, U, Y)]  # noqa: B023
         variants += [lambda b=b: winograd4(X, U4, Y, b) for b in (8, 16, args.images)]  # noqa: B023
         for run in variants:
             ms = timed(run)
@@ -166,7 +203,7 @@ def main() -> None:
             cells.append(f"{ms:.1f} ({ms / base:.2f}x, {error:.0e})")
         print(f"{C}→{F}, {side}x{side}".ljust(22) + f"{base:>9.1f}" + "".join(f"{c:>22}" for c in cells))
         weight_grads.append((C, F, side, flat, X, W))
-    columns = ["stacked taps", "collapsed", "Winograd 4x4 given V", "Winograd 4x4 with V"]
+    columns = ["stacked taps", "collapsed", "channels-last", "Winograd 4x4 given V", "Winograd 4x4 with V"]
     print("\nweight gradient of the same chunk, ms")
     print(f"{'layer':<22}{'per image':>10}" + "".join(f"{c:>24}" for c in columns))
     input_grads = []
@@ -180,6 +217,7 @@ def main() -> None:
         methods = [
             lambda: weight_grad_stacked(flat, dY, side),  # noqa: B023
             lambda: weight_grad_collapsed(flat, dY, side),  # noqa: B023
+            lambda: weight_grad_channels_last(X, dY_valid),  # noqa: B023
             lambda: wg.weight_grad(V, dY_valid),  # noqa: B023
             lambda: wg.weight_grad(wg.input_transform(X), dY_valid),  # noqa: B023
         ]
