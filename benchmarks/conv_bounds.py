@@ -3,7 +3,9 @@
 For one 64-image chunk on one core (what each thread gets of a 128 batch), each pass of `Conv2D` (forward, input
 gradient, weight gradient) is timed as training runs it, and set beside two bounds measured here a moment later:
 the arithmetic at the rate OpenBLAS reaches on the GEMM shape the pass is made of (and on a large square product),
-and the least memory traffic (read the inputs once, write the outputs once) at this core's copy bandwidth.
+and the least memory traffic (read the inputs once, write the outputs once) at this core's copy bandwidth. GFLOP
+counts the useful arithmetic only (2 per multiply-add of an input, an output and a tap), the same for the three passes:
+what a kernel computes beyond it (the wrap-around columns, the input gradient's zero border) shows as a lower rate.
 
     python benchmarks/conv_bounds.py [--images 64]
 """
@@ -69,9 +71,9 @@ def main() -> None:
         weight = timed(lambda: layer.backward(dY, need_dX=False))  # noqa: B023
         both = timed(lambda: layer.backward(dY))  # noqa: B023
         io = 4 * n * (C * side * side + F * ho * ho) / 1e6  # MB: every pass reads one of X, dY and writes the other
-        passes = [  # (name, seconds, flops, the GEMM it is made of: m, k, n, batch)
+        passes = [  # (name, seconds, useful flops — each input, output and tap met once —, its GEMM: m, k, n, batch)
             ("forward", forward, 2 * n * F * C * 9 * ho * ho, (F, C, ho * side, n)),
-            ("input", both - weight, 2 * n * C * F * 9 * side * side, (C, F, side * (side + 2), n)),
+            ("input", both - weight, 2 * n * F * C * 9 * ho * ho, (C, F, side * (side + 2), n)),
             ("weight", weight, 2 * F * C * 9 * n * ho * ho, (F, ho * side, C, n)),
         ]
         for name, seconds, flops, shape in passes:
