@@ -77,11 +77,12 @@ def main() -> None:
             ("weight", weight, 2 * F * C * 9 * n * ho * ho, (F, ho * side, C, n)),
         ]
         for name, seconds, flops, shape in passes:
-            if layer.method == "winograd" and name != "input":
+            method = "shifted" if name == "input" and layer.method == "winograd" else layer.method  # dX stays shifted
+            if method == "winograd":
                 shape = (F, C, n * ((ho + 3) // 4) ** 2, 36)  # the 36 GEMMs of the transformed tiles
                 flops /= 4  # 4x fewer multiplications (the transforms are not counted)
             rate = gemm_rate(*shape)
-            print(f"{f'{C}→{F} {side}x{side}':<16}{name:<10}{layer.method:<10}{flops / 1e9:>7.3f}"
+            print(f"{f'{C}→{F} {side}x{side}':<16}{name:<10}{method:<10}{flops / 1e9:>7.3f}"
                   f"{seconds * 1e3:>7.1f}{flops / seconds / 1e9:>9.0f}{rate:>10.0f}{flops / rate / 1e6:>10.1f}"
                   f"{flops / square / 1e6:>10.1f}{io:>8.1f}{io / bandwidth:>10.2f}")  # fmt: skip
 
