@@ -3,6 +3,8 @@ many machines share), created or joined by many processes at once, refused when 
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -53,7 +55,7 @@ def open_storage(url: str, runs_dir: Path, create: bool = True) -> Any:
     try:
         for attempt in range(SCHEMA_TRIES):
             try:
-                with quiet("sqlalchemy"):
+                with quiet("sqlalchemy"), one_creator(file):
                     storage = opt.storages.RDBStorage(url, engine_kwargs={"connect_args": connect})
                 if url.startswith("sqlite"):
                     _write_locks_first(storage.engine)
@@ -67,6 +69,23 @@ def open_storage(url: str, runs_dir: Path, create: bool = True) -> Any:
     except Exception as exc:  # sqlalchemy's ArgumentError, OperationalError…: the URL or the server
         reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
         raise KaggleDigitsError(f"cannot open the study storage {shown(url)} ({reason})") from None
+
+
+@contextlib.contextmanager
+def one_creator(file: Path | None) -> Iterator[None]:
+    """Processes opening one SQLite file at once take turns creating its tables (a second `CREATE TABLE` fails
+    rather than waits): each holds an flock on the file itself meanwhile, which SQLite's own fcntl locks ignore."""
+    if file is None or not file.parent.is_dir():
+        yield
+        return
+    import fcntl
+
+    with open(file, "ab") as handle:  # an empty file is a new SQLite database
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _write_locks_first(engine: Any) -> None:
@@ -133,7 +152,7 @@ def open_study(storage: Any, name: str, preset: str, fixed: dict[str, Any], prun
 def _raced(exc: Exception) -> bool:
     """Another process created the same tables or schema version a moment earlier: trying again finds them."""
     names = {kind.__name__ for kind in type(exc).__mro__}
-    return bool(names & {"IntegrityError", "ProgrammingError"})
+    return bool(names & {"IntegrityError", "ProgrammingError"}) or "already exists" in str(exc)
 
 
 def _duplicate(exc: Exception) -> bool:
