@@ -141,10 +141,18 @@ def train_on_cluster(
                 except TimeoutError:
                     _check_connected(client, address)
                     continue
-                except cancelled as exc:
-                    raise ClusterGone(f"lost the Dask scheduler at {address} ({type(exc).__name__})") from None
+                except cancelled as exc:  # the scheduler gone, or a stretch dropped with a killed worker's data
+                    data = _scatter_again(client, address, exc, [train, test])
+                    running = {
+                        _submit(client, data, record, run_dir, i, topic, where.get(i)): i for i in running.values()
+                    }
+                    continue
                 for future in done:
                     index = running.pop(future)
+                    if future.status == "cancelled":
+                        data = _scatter_again(client, address, None, [train, test])
+                        running[_submit(client, data, record, run_dir, index, topic, where.get(index))] = index
+                        continue
                     result = _result(future, address, parts[index], run_dir)
                     if where.get(index) != result["worker"]:
                         where[index] = result["worker"]
@@ -171,7 +179,7 @@ def _submit(
     ran its last one while that worker is there."""
     saved = checkpoint_file(run_dir, index)
     checkpoint = saved.read_bytes() if saved.is_file() else None
-    key = f"{topic}-{index}-{record.parts[index].epochs_done}"
+    key = f"{topic}-{index}-{record.parts[index].epochs_done}-{uuid.uuid4().hex[:8]}"  # a resubmitted stretch: new key
     placed = {"workers": [last], "allow_other_workers": True} if last else {}
     return client.submit(
         train_stretch, *data, record.to_json(), index, checkpoint, topic, key=key, pure=False, **placed
@@ -205,6 +213,18 @@ def _cancelled() -> tuple[type[BaseException], ...]:
 
     found = (getattr(dc, "FutureCancelledError", None), getattr(dc, "FuturesCancelledError", None))
     return (*[kind for kind in found if kind is not None], asyncio.CancelledError, concurrent.futures.CancelledError)
+
+
+def _scatter_again(client: Any, address: str, exc: BaseException | None, data: list) -> list:
+    """After a cancelled stretch: the scheduler gone is ClusterGone; a scheduler that answers lost a worker holding
+    data a stretch needed, so the images go to every worker again and the stretches are submitted again."""
+    reason = type(exc).__name__ if exc is not None else "a stretch cancelled"
+    _check_connected(client, address)
+    try:
+        client.sync(client.scheduler.identity, callback_timeout=CONNECT_TIMEOUT_S)  # raises if none answers
+        return client.scatter(data, broadcast=True)
+    except Exception:
+        raise ClusterGone(f"lost the Dask scheduler at {address} ({reason})") from None
 
 
 def _check_connected(client: Any, address: str) -> None:
